@@ -1,0 +1,114 @@
+//! Single BGZF blocks: reading one, and writing bytes as new blocks.
+
+use std::io::{self, BufRead, Write};
+
+use noodles::bgzf;
+
+/// The 28-byte empty BGZF block that ends every BGZF file.
+pub const BGZF_EOF: [u8; 28] = [
+    0x1f, 0x8b, 0x08, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x06, 0x00, 0x42, 0x43, 0x02, 0x00,
+    0x1b, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+];
+
+/// The largest a BGZF block can be, compressed (BSIZE is 16 bits).
+pub const MAX_BLOCK_SIZE: usize = 1 << 16;
+
+/// One BGZF block, decompressed.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct DecodedBlock {
+    size: u64,
+    data: Vec<u8>,
+}
+
+impl DecodedBlock {
+    /// Decodes the BGZF block at the start of `src`. Bytes after the block are ignored, so
+    /// `src` may be a read of [`MAX_BLOCK_SIZE`] bytes at the block's offset.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use htsget_core::resolve::{DecodedBlock, BGZF_EOF};
+    /// let block = DecodedBlock::decode(&BGZF_EOF)?;
+    /// assert_eq!(block.size(), 28);
+    /// assert!(block.data().is_empty());
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
+    pub fn decode(src: &[u8]) -> io::Result<Self> {
+        // A reader skips empty blocks rather than reporting them: answer those first.
+        if src.starts_with(&BGZF_EOF) {
+            return Ok(Self {
+                size: BGZF_EOF.len() as u64,
+                data: Vec::new(),
+            });
+        }
+
+        let mut reader = bgzf::io::Reader::new(src);
+        let data = reader.fill_buf()?.to_vec();
+        reader.consume(data.len());
+
+        if data.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "empty BGZF block of unexpected form",
+            ));
+        }
+
+        // An exhausted block reports the next block's offset: the block's size.
+        let size = reader.virtual_position().compressed();
+        Ok(Self { size, data })
+    }
+
+    /// The block's compressed size in bytes, header and trailer included.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The block's decompressed data.
+    pub fn data(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+/// Compresses `data` into BGZF blocks (as many as it needs), without an end-of-file block.
+///
+/// # Examples
+///
+/// ```
+/// use htsget_core::resolve::{encode, DecodedBlock};
+/// let bytes = encode(b"ACGT")?;
+/// assert_eq!(DecodedBlock::decode(&bytes)?.data(), b"ACGT");
+/// # Ok::<_, std::io::Error>(())
+/// ```
+pub fn encode(data: &[u8]) -> io::Result<Vec<u8>> {
+    let mut writer = bgzf::io::Writer::new(Vec::new());
+    writer.write_all(data)?;
+    writer.flush()?;
+    let blocks = writer.get_ref().clone();
+    Ok(blocks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_encode_with_empty_data() {
+        assert!(encode(b"").unwrap().is_empty());
+    }
+
+    #[test]
+    fn test_decode_with_trailing_bytes() {
+        let mut src = encode(b"hello").unwrap();
+        let size = src.len() as u64;
+        src.extend_from_slice(&BGZF_EOF);
+        let block = DecodedBlock::decode(&src).unwrap();
+        assert_eq!(block.size(), size);
+        assert_eq!(block.data(), b"hello");
+    }
+
+    #[test]
+    fn test_decode_with_truncated_block() {
+        let src = encode(b"hello").unwrap();
+        assert!(DecodedBlock::decode(&src[..src.len() - 1]).is_err());
+    }
+}

@@ -1,0 +1,96 @@
+//! Resolution for CRAM files through a CRAI index: whole containers.
+
+use std::collections::BTreeSet;
+
+use super::{Selection, Span, Target};
+use crate::{Format, facts::CramFacts, plan::ByteRange, query::Interval};
+
+pub(super) fn resolve(facts: &CramFacts, targets: &[Target]) -> Selection {
+    let header_end = facts.header_end();
+    let data_end = facts.data_end().max(header_end);
+
+    // Container offsets, so that each container's end is the next one's start.
+    let offsets: BTreeSet<u64> = facts
+        .index()
+        .iter()
+        .map(|record| record.offset())
+        .filter(|&offset| offset >= header_end && offset < data_end)
+        .collect();
+
+    let container = |offset: u64| {
+        let end = offsets
+            .range(offset + 1..)
+            .next()
+            .copied()
+            .unwrap_or(data_end);
+        ByteRange::new(offset, end)
+    };
+
+    let mut ranges = Vec::new();
+
+    for target in targets {
+        match *target {
+            Target::All => ranges.push(ByteRange::new(header_end, data_end)),
+            Target::Nothing => {}
+            Target::Unplaced | Target::Reference { .. } => ranges.extend(
+                facts
+                    .index()
+                    .iter()
+                    .filter(|record| offsets.contains(&record.offset()))
+                    .filter(|record| selects(target, record))
+                    .map(|record| container(record.offset())),
+            ),
+        }
+    }
+
+    let body = merge(ranges).into_iter().map(Span::Bytes).collect();
+    let header = Span::Bytes(ByteRange::new(0, header_end));
+
+    Selection::new(Format::Cram, header, body, facts.eof().to_vec())
+}
+
+fn selects(target: &Target, record: &noodles::cram::crai::Record) -> bool {
+    match *target {
+        Target::All => true,
+        Target::Nothing => false,
+        Target::Unplaced => record.reference_sequence_id().is_none(),
+        Target::Reference { id, interval } => {
+            record.reference_sequence_id() == Some(id) && overlaps(record, &interval)
+        }
+    }
+}
+
+/// Whether the slice's alignment span overlaps the 0-based half-open `interval`.
+fn overlaps(record: &noodles::cram::crai::Record, interval: &Interval) -> bool {
+    let Some(start) = record.alignment_start() else {
+        // Placed records with no usable position: keep them rather than lose reads.
+        return true;
+    };
+
+    // 0-based half-open span of the slice's alignments; a zero span still covers its start.
+    let slice_start = usize::from(start) as u64 - 1;
+    let slice_end = slice_start + (record.alignment_span() as u64).max(1);
+
+    let query_start = interval.start().map_or(0, u64::from);
+    let query_end = interval.end().map_or(u64::MAX, u64::from);
+
+    query_start < query_end && slice_start < query_end && query_start < slice_end
+}
+
+fn merge(mut ranges: Vec<ByteRange>) -> Vec<ByteRange> {
+    ranges.retain(|range| !range.is_empty());
+    ranges.sort_unstable();
+
+    let mut merged: Vec<ByteRange> = Vec::with_capacity(ranges.len());
+
+    for range in ranges {
+        match merged.last_mut() {
+            Some(last) if range.start() <= last.end() => {
+                *last = ByteRange::new(last.start(), last.end().max(range.end()));
+            }
+            _ => merged.push(range),
+        }
+    }
+
+    merged
+}
