@@ -10,9 +10,9 @@ use htsget_core::{Plan, Storage, load};
 /// The public test data folder: `$HTSGET_TEST_DATA`, or `../shared/data` beside the checkout.
 /// `None`, with the reason printed, when it is absent.
 pub(crate) fn data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("HTSGET_TEST_DATA").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data")
-    });
+    let dir = std::env::var_os("HTSGET_TEST_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
 
     if dir.join("ground_truth.tsv").is_file() {
         Some(dir)

@@ -74,7 +74,9 @@ fn ground_truth_rows_match_samtools_and_bcftools() {
             checked += 1;
             let folder = Path::new(&row.file).parent().unwrap();
             let index_key = folder.join(index).to_string_lossy().into_owned();
-            let out = tmp.path().join(format!("{i}-{k}.{}", row.format.extension()));
+            let out = tmp
+                .path()
+                .join(format!("{i}-{k}.{}", row.format.extension()));
 
             match check(&storage, &dir, row, &index_key, &out) {
                 Ok(()) => passed += 1,
@@ -89,12 +91,21 @@ fn ground_truth_rows_match_samtools_and_bcftools() {
         }
     }
 
-    println!("ground truth: checked {checked} row/index pairs of {} rows, passed {passed}", rows.len());
+    println!(
+        "ground truth: checked {checked} row/index pairs of {} rows, passed {passed}",
+        rows.len()
+    );
     assert!(failures.is_empty(), "ground truth failures:\n{failures}");
     assert!(checked > 200, "expected the whole table, checked {checked}");
 }
 
-fn check(storage: &LocalStorage, dir: &Path, row: &Row, index: &str, out: &Path) -> Result<(), String> {
+fn check(
+    storage: &LocalStorage,
+    dir: &Path,
+    row: &Row,
+    index: &str,
+    out: &Path,
+) -> Result<(), String> {
     let endpoint = row.format.endpoint();
     let mut query = Query::new(endpoint, row.format);
 
@@ -103,7 +114,8 @@ fn check(storage: &LocalStorage, dir: &Path, row: &Row, index: &str, out: &Path)
         query = query.with_region(region);
     }
 
-    let facts = load::facts(storage, row.format, &row.file, index).map_err(|e| format!("facts: {e}"))?;
+    let facts =
+        load::facts(storage, row.format, &row.file, index).map_err(|e| format!("facts: {e}"))?;
 
     let selection = match resolve(&query, &facts) {
         Err(e) if row.not_in_header && e.kind() == ErrorKind::NotFound => return Ok(()),
@@ -150,9 +162,14 @@ fn count_reads(out: &str, row: &Row, reference: Option<&str>) -> Result<u64, Str
     // The whole payload must read without a warning.
     let mut whole = base.clone();
     whole.push(out);
-    let total: u64 = clean(run("samtools", &whole), "samtools view")?.trim().parse().unwrap();
+    let total: u64 = clean(run("samtools", &whole), "samtools view")?
+        .trim()
+        .parse()
+        .unwrap();
 
-    let Some(name) = &row.name else { return Ok(total) };
+    let Some(name) = &row.name else {
+        return Ok(total);
+    };
 
     clean(run("samtools", &["index", "-c", out]), "samtools index")?;
 
@@ -173,17 +190,28 @@ fn count_reads(out: &str, row: &Row, reference: Option<&str>) -> Result<u64, Str
     // samtools warns about "*" when the index records no unplaced read; the count stands.
     let stderr = String::from_utf8_lossy(&output.stderr);
     if name == "*" && output.status.success() && stderr.contains("region \"*\" specifies") {
-        return Ok(String::from_utf8_lossy(&output.stdout).trim().parse().unwrap());
+        return Ok(String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .parse()
+            .unwrap());
     }
 
-    Ok(clean(output, "samtools view region")?.trim().parse().unwrap())
+    Ok(clean(output, "samtools view region")?
+        .trim()
+        .parse()
+        .unwrap())
 }
 
 fn count_variants(out: &str, row: &Row) -> Result<u64, String> {
     let lines = |s: String| s.lines().count() as u64;
 
-    let total = lines(clean(run("bcftools", &["view", "-H", out]), "bcftools view")?);
-    let Some(name) = &row.name else { return Ok(total) };
+    let total = lines(clean(
+        run("bcftools", &["view", "-H", out]),
+        "bcftools view",
+    )?);
+    let Some(name) = &row.name else {
+        return Ok(total);
+    };
 
     clean(run("bcftools", &["index", out]), "bcftools index")?;
 
@@ -196,5 +224,8 @@ fn count_variants(out: &str, row: &Row) -> Result<u64, String> {
         ),
     };
 
-    Ok(lines(clean(run("bcftools", &["view", "-H", "-r", &region, out]), "bcftools view -r")?))
+    Ok(lines(clean(
+        run("bcftools", &["view", "-H", "-r", &region, out]),
+        "bcftools view -r",
+    )?))
 }

@@ -87,7 +87,7 @@ pub enum Error {
         message: String,
     },
     /// `start`/`end` do not form a valid range.
-    #[error("invalid range: start {start} is not before end {end}")]
+    #[error("invalid range: start {start}, end {end}")]
     InvalidRange {
         /// The requested start (0-based, inclusive).
         start: u32,

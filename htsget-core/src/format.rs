@@ -135,7 +135,9 @@ impl FromStr for Format {
             "CRAM" => Ok(Self::Cram),
             "VCF" => Ok(Self::Vcf),
             "BCF" => Ok(Self::Bcf),
-            _ => Err(Error::UnsupportedFormat { format: s.to_owned() }),
+            _ => Err(Error::UnsupportedFormat {
+                format: s.to_owned(),
+            }),
         }
     }
 }

@@ -6,8 +6,6 @@ mod index;
 
 use std::io;
 
-
-
 use crate::{
     Error, Format, Plan,
     facts::{BgzfFacts, CramFacts, FileFacts, Layout, References},
@@ -40,9 +38,7 @@ where
     S: Storage + ?Sized,
 {
     let size = storage.size(data).map_err(|e| io_error(e, "data file"))?;
-    let index_bytes = storage
-        .read_all(index)
-        .map_err(|e| io_error(e, "index"))?;
+    let index_bytes = storage.read_all(index).map_err(|e| io_error(e, "index"))?;
 
     match format {
         Format::Bam | Format::Vcf | Format::Bcf => {
@@ -57,7 +53,12 @@ where
             })?;
 
             let tail = read_tail(storage, data, size, BGZF_EOF.len())?;
-            let data_end = size - if tail == BGZF_EOF { tail.len() as u64 } else { 0 };
+            let data_end = size
+                - if tail == BGZF_EOF {
+                    tail.len() as u64
+                } else {
+                    0
+                };
 
             let layout = BgzfFacts::new(index, header.end, data_end);
             Ok(FileFacts::new(
@@ -79,7 +80,12 @@ where
             }
 
             let tail = read_tail(storage, data, size, CRAM_EOF.len())?;
-            let data_end = size - if tail == CRAM_EOF { tail.len() as u64 } else { 0 };
+            let data_end = size
+                - if tail == CRAM_EOF {
+                    tail.len() as u64
+                } else {
+                    0
+                };
             let header_end = index
                 .iter()
                 .map(|record| record.offset())
@@ -190,7 +196,6 @@ fn io_error(source: io::Error, what: &'static str) -> Error {
 fn invalid(source: io::Error, what: &'static str) -> Error {
     Error::InvalidData { what, source }
 }
-
 
 /// Writes the payload of `plan` (file ranges of `data` and inline blocks, in order) to `out`,
 /// reading at most [`PAYLOAD_CHUNK`] bytes at a time. Returns the bytes written.

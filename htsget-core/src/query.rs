@@ -65,7 +65,11 @@ impl Query {
     ///
     /// An empty list means the whole file.
     pub fn with_regions(mut self, regions: Vec<Region>) -> Self {
-        self.regions = if regions.is_empty() { None } else { Some(regions) };
+        self.regions = if regions.is_empty() {
+            None
+        } else {
+            Some(regions)
+        };
         self
     }
 

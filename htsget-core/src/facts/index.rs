@@ -125,7 +125,9 @@ impl BinningIndex {
     /// The largest 1-based position the index can address: 2^(min_shift + 3 * depth).
     fn max_position(&self) -> u64 {
         let shift = u32::from(self.inner.min_shift()) + 3 * u32::from(self.inner.depth());
-        1u64.checked_shl(shift).unwrap_or(u64::MAX).min(u64::from(u32::MAX) + 1)
+        1u64.checked_shl(shift)
+            .unwrap_or(u64::MAX)
+            .min(u64::from(u32::MAX) + 1)
     }
 }
 

@@ -11,12 +11,11 @@ pub(super) fn resolve(
     targets: &[Target],
 ) -> Result<Selection, Error> {
     let header_end = facts.header_end();
-    let data_end = VirtualPosition::try_from((facts.data_end(), 0)).map_err(|_| {
-        Error::InvalidData {
+    let data_end =
+        VirtualPosition::try_from((facts.data_end(), 0)).map_err(|_| Error::InvalidData {
             what: "data file",
             source: std::io::Error::other("file too large for BGZF virtual positions"),
-        }
-    })?;
+        })?;
     let index = facts.index();
 
     let mut chunks = Vec::new();
@@ -29,12 +28,13 @@ pub(super) fn resolve(
                 chunks.push(Chunk::new(start, data_end));
             }
             Target::Reference { id, interval } => {
-                let found = index
-                    .query(id, interval.start(), interval.end())
-                    .map_err(|source| Error::InvalidData {
-                        what: "index",
-                        source,
-                    })?;
+                let found =
+                    index
+                        .query(id, interval.start(), interval.end())
+                        .map_err(|source| Error::InvalidData {
+                            what: "index",
+                            source,
+                        })?;
                 chunks.extend(found);
             }
             Target::Nothing => {}

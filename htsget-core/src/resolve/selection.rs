@@ -206,7 +206,9 @@ mod tests {
         let mut bytes = Vec::new();
         for block in plan.blocks() {
             match block.source() {
-                Source::Range(r) => bytes.extend_from_slice(&file[r.start() as usize..r.end() as usize]),
+                Source::Range(r) => {
+                    bytes.extend_from_slice(&file[r.start() as usize..r.end() as usize])
+                }
                 Source::Inline(d) => bytes.extend_from_slice(d),
             }
         }
@@ -227,8 +229,14 @@ mod tests {
 
         let selection = Selection::new(
             Format::Bam,
-            Span::Bgzf { start: vp(0, 0), end: vp(0, 4) },
-            vec![Span::Bgzf { start: vp(o1, 2), end: vp(o2, 2) }],
+            Span::Bgzf {
+                start: vp(0, 0),
+                end: vp(0, 4),
+            },
+            vec![Span::Bgzf {
+                start: vp(o1, 2),
+                end: vp(o2, 2),
+            }],
             BGZF_EOF.to_vec(),
         );
         assert_eq!(selection.boundary_blocks(), vec![0, o1, o2]);
@@ -248,8 +256,14 @@ mod tests {
         let file = [b0, BGZF_EOF.to_vec()].concat();
         let selection = Selection::new(
             Format::Bam,
-            Span::Bgzf { start: vp(0, 0), end: vp(0, 2) },
-            vec![Span::Bgzf { start: vp(0, 4), end: vp(0, 6) }],
+            Span::Bgzf {
+                start: vp(0, 0),
+                end: vp(0, 2),
+            },
+            vec![Span::Bgzf {
+                start: vp(0, 4),
+                end: vp(0, 6),
+            }],
             BGZF_EOF.to_vec(),
         );
         let blocks: BoundaryBlocks = [(0, DecodedBlock::decode(&file).unwrap())].into();
@@ -261,7 +275,10 @@ mod tests {
     fn test_layout_with_missing_boundary_block() {
         let selection = Selection::new(
             Format::Bam,
-            Span::Bgzf { start: vp(0, 0), end: vp(0, 2) },
+            Span::Bgzf {
+                start: vp(0, 0),
+                end: vp(0, 2),
+            },
             Vec::new(),
             BGZF_EOF.to_vec(),
         );
