@@ -1,0 +1,218 @@
+//! Index parsing and resolution on the large files of `../shared/tools/make-large.sh`.
+//!
+//! ```text
+//! OUT=$PWD/large SCALE=1 ../shared/tools/make-large.sh     # once: 1.8 GB BAM, 30 MB VCF.gz
+//! cargo bench -p htsget-core --bench resolve                # or HTSGET_BENCH_DATA=DIR
+//! ```
+//!
+//! Before timing, it prints the body bytes the plan sends for chr1:7,000,000-7,100,000 of the
+//! BAM next to the bytes of the BGZF blocks that hold that region's records (the minimum).
+
+use std::{
+    collections::BTreeSet,
+    fs::File,
+    hint::black_box,
+    path::{Path, PathBuf},
+};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use htsget_core::{
+    BlockClass, Endpoint, Format, LocalStorage, Query, Storage,
+    facts::{FileFacts, Layout},
+    load,
+    query::Region,
+    resolve,
+    resolve::{DecodedBlock, MAX_BLOCK_SIZE},
+};
+use noodles::{bam, core::Position, sam::alignment::Record as _};
+
+fn data_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("HTSGET_BENCH_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../large"));
+
+    if dir.join("large.bam").is_file() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "SKIPPED: no large.bam in {} (run ../shared/tools/make-large.sh with OUT set there, \
+             or set HTSGET_BENCH_DATA)",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// 100 kb regions spread over chr1..chr3, the same every run.
+fn regions(facts: &FileFacts, n: usize) -> Vec<Region> {
+    let names: Vec<&str> = facts
+        .references()
+        .names()
+        .filter(|n| n.starts_with("chr") && *n != "chrM")
+        .collect();
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    (0..n)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let name = names[(state % names.len() as u64) as usize];
+            let start = ((state >> 20) % 25_000_000) as u32;
+            Region::new(name, Some(start), Some(start + 100_000)).unwrap()
+        })
+        .collect()
+}
+
+fn bench_format(c: &mut Criterion, dir: &Path, format: Format, data: &str, indexes: &[&str]) {
+    let storage = LocalStorage::new(dir);
+    let mut group = c.benchmark_group(format.as_str());
+
+    for index in indexes {
+        let bytes = storage.read_all(index).unwrap();
+        let kind = index.rsplit('.').next().unwrap();
+
+        group.bench_function(
+            format!("read and parse {kind} ({} bytes)", bytes.len()),
+            |b| b.iter(|| load::facts(&storage, format, data, index).unwrap()),
+        );
+    }
+
+    let facts = load::facts(&storage, format, data, indexes[0]).unwrap();
+    let queries: Vec<Query> = regions(&facts, 64)
+        .into_iter()
+        .map(|r| Query::new(format.endpoint(), format).with_region(r))
+        .collect();
+
+    let mut i = 0;
+    group.bench_function("resolve 100 kb (pure)", |b| {
+        b.iter(|| {
+            i = (i + 1) % queries.len();
+            black_box(resolve(&queries[i], &facts).unwrap())
+        })
+    });
+
+    group.bench_function("resolve 100 kb + read boundary blocks", |b| {
+        b.iter(|| {
+            i = (i + 1) % queries.len();
+            let selection = resolve(&queries[i], &facts).unwrap();
+            black_box(load::plan(&storage, data, &selection).unwrap())
+        })
+    });
+
+    group.finish();
+}
+
+/// Plan body bytes and minimum bytes for one region of the BAM.
+fn report_bytes(dir: &Path) {
+    let storage = LocalStorage::new(dir);
+    let facts = load::facts(&storage, Format::Bam, "large.bam", "large.bam.bai").unwrap();
+    let (name, start, end) = ("chr1", 6_999_999, 7_100_000);
+    let query = Query::new(Endpoint::Reads, Format::Bam)
+        .with_region(Region::new(name, Some(start), Some(end)).unwrap());
+    let plan = load::plan(&storage, "large.bam", &resolve(&query, &facts).unwrap()).unwrap();
+    let sent = plan.len_of(BlockClass::Body) - 28;
+
+    let (records, blocks, minimum) = minimum_bytes(dir, &facts, name, start, end);
+    println!(
+        "{name}:{}-{end}: {records} records in {blocks} BGZF blocks of {minimum} bytes (minimum); \
+         plan body sends {sent} bytes in {} blocks = {:.3} x minimum",
+        start + 1,
+        plan.blocks().len(),
+        sent as f64 / minimum as f64
+    );
+}
+
+/// The records overlapping the region, and the BGZF blocks holding any of their bytes.
+fn minimum_bytes(
+    dir: &Path,
+    facts: &FileFacts,
+    name: &str,
+    start: u32,
+    end: u32,
+) -> (usize, usize, u64) {
+    let storage = LocalStorage::new(dir);
+    let Layout::Bgzf(layout) = facts.layout() else {
+        unreachable!()
+    };
+    let id = match facts.references().lookup(name) {
+        htsget_core::facts::ReferenceLookup::Id(id) => id,
+        _ => panic!("no {name}"),
+    };
+    let chunks = layout.index().query(id, Some(start), Some(end)).unwrap();
+
+    let mut reader = bam::io::Reader::new(File::open(dir.join("large.bam")).unwrap());
+    reader.read_header().unwrap();
+    let mut record = bam::Record::default();
+    let (first, last) = (
+        Position::try_from(start as usize + 1).unwrap(),
+        Position::try_from(end as usize).unwrap(),
+    );
+
+    let size = |offset: u64| {
+        let raw = storage.read("large.bam", offset, MAX_BLOCK_SIZE).unwrap();
+        DecodedBlock::decode(&raw).unwrap().size()
+    };
+
+    let mut blocks = BTreeSet::new();
+    let mut records = 0;
+
+    for chunk in chunks {
+        reader.get_mut().seek(chunk.start()).unwrap();
+
+        while reader.get_ref().virtual_position() < chunk.end() {
+            let s = reader.get_ref().virtual_position();
+            reader.read_record(&mut record).unwrap();
+            let e = reader.get_ref().virtual_position();
+
+            let Some(Ok(a)) = record.alignment_start() else {
+                continue;
+            };
+            let b = record
+                .alignment_end()
+                .and_then(Result::ok)
+                .unwrap_or(a)
+                .max(a);
+            let on_reference = record.reference_sequence_id().and_then(Result::ok) == Some(id);
+
+            if on_reference && a <= last && b >= first {
+                records += 1;
+                let mut offset = s.compressed();
+                while offset < e.compressed() || (offset == e.compressed() && e.uncompressed() > 0)
+                {
+                    blocks.insert(offset);
+                    offset += size(offset);
+                }
+            }
+        }
+    }
+
+    let bytes = blocks.iter().map(|&offset| size(offset)).sum();
+    (records, blocks.len(), bytes)
+}
+
+fn benches(c: &mut Criterion) {
+    let Some(dir) = data_dir() else { return };
+    report_bytes(&dir);
+    bench_format(
+        c,
+        &dir,
+        Format::Bam,
+        "large.bam",
+        &["large.bam.bai", "large.bam.csi"],
+    );
+    bench_format(
+        c,
+        &dir,
+        Format::Vcf,
+        "large.vcf.gz",
+        &["large.vcf.gz.tbi", "large.vcf.gz.csi"],
+    );
+    bench_format(c, &dir, Format::Bcf, "large.bcf", &["large.bcf.csi"]);
+}
+
+criterion_group! {
+    name = resolve_benches;
+    config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(3));
+    targets = benches
+}
+criterion_main!(resolve_benches);
