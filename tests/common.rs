@@ -5,7 +5,10 @@ use std::{
     process::{Command, Output},
 };
 
-use htsget_core::{Plan, Storage, load};
+use std::collections::BTreeMap;
+
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use htsget_core::{Format, Plan, Storage, Ticket, load};
 
 /// The public test data folder: `$HTSGET_TEST_DATA`, or `../shared/data` beside the checkout.
 /// `None`, with the reason printed, when it is absent.
@@ -35,9 +38,42 @@ pub(crate) fn run(program: &str, args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("cannot run {program} (is it installed?): {e}"))
 }
 
-/// The payload of `plan`, as a client would assemble it.
-pub(crate) fn payload<S: Storage + ?Sized>(storage: &S, data: &str, plan: &Plan) -> Vec<u8> {
+/// The payload of `plan`, as a client assembles it from the JSON ticket: inline `data:` URIs
+/// decoded, `Range` headers read from the file. Also checks that it matches
+/// [`load::write_payload`].
+pub(crate) fn payload<S: Storage + ?Sized>(
+    storage: &S,
+    data: &str,
+    format: Format,
+    plan: &Plan,
+) -> Vec<u8> {
+    let json = Ticket::new(plan, format, "http://127.0.0.1/data", &BTreeMap::new()).to_json();
+    assert!(json.starts_with(r#"{"htsget":{"format":""#), "{json}");
+
+    let ticket: serde_json::Value = serde_json::from_str(&json).unwrap();
     let mut out = Vec::new();
-    load::write_payload(storage, data, plan, &mut out).expect("payload");
+
+    for url in ticket["htsget"]["urls"].as_array().unwrap() {
+        let text = url["url"].as_str().unwrap();
+
+        if let Some(encoded) = text.strip_prefix("data:;base64,") {
+            out.extend(STANDARD.decode(encoded).unwrap());
+        } else {
+            let range = url["headers"]["Range"].as_str().unwrap();
+            let (first, last) = range
+                .strip_prefix("bytes=")
+                .unwrap()
+                .split_once('-')
+                .unwrap();
+            let (first, last): (u64, u64) = (first.parse().unwrap(), last.parse().unwrap());
+            let len = usize::try_from(last - first + 1).unwrap();
+            out.extend(storage.read(data, first, len).unwrap());
+        }
+    }
+
+    let mut direct = Vec::new();
+    load::write_payload(storage, data, plan, &mut direct).expect("payload");
+    assert!(direct == out, "ticket and plan payloads differ");
+
     out
 }

@@ -125,7 +125,7 @@ fn check(
     };
 
     let plan = load::plan(storage, &row.file, &selection).map_err(|e| format!("plan: {e}"))?;
-    std::fs::write(out, payload(storage, &row.file, &plan)).unwrap();
+    std::fs::write(out, payload(storage, &row.file, row.format, &plan)).unwrap();
     let out = out.to_str().unwrap();
 
     let reference = row

@@ -1,0 +1,173 @@
+//! The htsget ticket: the JSON answer that lists the blocks of a plan as URLs.
+
+use std::collections::BTreeMap;
+
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use serde::Serialize;
+
+use crate::{BlockClass, ByteRange, Format, Plan, Source};
+
+/// The largest file range one ticket URL covers; longer ranges are split so that a client's
+/// retry of one URL stays cheap (the spec asks for blocks of at most about 1 GB).
+pub const MAX_URL_RANGE: u64 = 1 << 30;
+
+/// One URL of a ticket.
+#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
+pub struct TicketUrl {
+    url: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    headers: BTreeMap<String, String>,
+    class: &'static str,
+}
+
+impl TicketUrl {
+    /// The URL: an absolute `http(s)` URL or an inline `data:;base64,` URI.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The headers the client must send with the URL (`Range`, and any given to the ticket).
+    pub fn headers(&self) -> &BTreeMap<String, String> {
+        &self.headers
+    }
+
+    /// `header` or `body`.
+    pub fn class(&self) -> &str {
+        self.class
+    }
+}
+
+#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
+struct Body {
+    format: &'static str,
+    urls: Vec<TicketUrl>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    md5: Option<String>,
+}
+
+/// A ticket: `{"htsget":{"format":..,"urls":[{"url","headers","class"}]}}`, nothing else.
+#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
+pub struct Ticket {
+    htsget: Body,
+}
+
+impl Ticket {
+    /// The ticket for `plan`: each file range becomes `data_url` with a `Range` header (plus
+    /// `headers`, e.g. a short-lived `Authorization`), each inline block a `data:;base64,` URI.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use htsget_core::{BlockClass, ByteRange, Format, Plan, Source, Ticket};
+    ///
+    /// let mut plan = Plan::new();
+    /// plan.push(BlockClass::Header, Source::Range(ByteRange::new(0, 100)));
+    /// plan.push(BlockClass::Body, Source::Inline(b"EOF".to_vec()));
+    ///
+    /// let ticket = Ticket::new(&plan, Format::Bam, "https://example.org/data/x.bam", &BTreeMap::new());
+    /// assert_eq!(
+    ///     ticket.to_json(),
+    ///     r#"{"htsget":{"format":"BAM","urls":[{"url":"https://example.org/data/x.bam","headers":{"Range":"bytes=0-99"},"class":"header"},{"url":"data:;base64,RU9G","class":"body"}]}}"#
+    /// );
+    /// ```
+    pub fn new(
+        plan: &Plan,
+        format: Format,
+        data_url: &str,
+        headers: &BTreeMap<String, String>,
+    ) -> Self {
+        let mut urls = Vec::with_capacity(plan.blocks().len());
+
+        for block in plan.blocks() {
+            let class = block.class().as_str();
+
+            match block.source() {
+                Source::Inline(data) => urls.push(TicketUrl {
+                    url: format!("data:;base64,{}", STANDARD.encode(data)),
+                    headers: BTreeMap::new(),
+                    class,
+                }),
+                Source::Range(range) => {
+                    for part in split(*range) {
+                        let mut headers = headers.clone();
+                        headers.insert("Range".to_owned(), part.to_string());
+                        urls.push(TicketUrl {
+                            url: data_url.to_owned(),
+                            headers,
+                            class,
+                        });
+                    }
+                }
+            }
+        }
+
+        Self {
+            htsget: Body {
+                format: format.as_str(),
+                urls,
+                md5: None,
+            },
+        }
+    }
+
+    /// The URLs, in payload order.
+    pub fn urls(&self) -> &[TicketUrl] {
+        &self.htsget.urls
+    }
+
+    /// The ticket as compact JSON; it starts with `{"htsget":`, as htslib requires.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a ticket always serializes")
+    }
+
+    /// The number of URLs of `class`.
+    pub fn count(&self, class: BlockClass) -> usize {
+        self.urls()
+            .iter()
+            .filter(|u| u.class == class.as_str())
+            .count()
+    }
+}
+
+fn split(range: ByteRange) -> impl Iterator<Item = ByteRange> {
+    let starts = (range.start()..range.end()).step_by(MAX_URL_RANGE as usize);
+    starts.map(move |start| ByteRange::new(start, (start + MAX_URL_RANGE).min(range.end())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_new_with_range_over_the_url_limit() {
+        let mut plan = Plan::new();
+        plan.push(
+            BlockClass::Body,
+            Source::Range(ByteRange::new(5, 5 + 2 * MAX_URL_RANGE + 1)),
+        );
+        let auth = BTreeMap::from([("Authorization".to_owned(), "Bearer t".to_owned())]);
+        let ticket = Ticket::new(&plan, Format::Cram, "http://h/d", &auth);
+
+        let ranges: Vec<&str> = ticket
+            .urls()
+            .iter()
+            .map(|u| u.headers()["Range"].as_str())
+            .collect();
+        assert_eq!(
+            ranges,
+            [
+                "bytes=5-1073741828",
+                "bytes=1073741829-2147483652",
+                "bytes=2147483653-2147483653"
+            ]
+        );
+        assert!(
+            ticket
+                .urls()
+                .iter()
+                .all(|u| u.headers()["Authorization"] == "Bearer t")
+        );
+        assert_eq!(ticket.count(BlockClass::Body), 3);
+    }
+}

@@ -1,0 +1,305 @@
+//! Property tests: BAM, VCF.gz and BCF files written with noodles from random parameters, with
+//! random BGZF block layouts and indexes built by noodles, cut through the core for random
+//! regions. Every payload must decode to the end, end with the BGZF end-of-file block, hold its
+//! records once each in file order, and hold every record that overlaps a region, both by the
+//! ground truth known from generation and by noodles' own indexed query.
+//!
+//! Strategies generate parameters only; files are built from them deterministically, so a
+//! failing case shrinks to a small file.
+
+mod reads;
+mod variants;
+
+use std::{
+    collections::BTreeSet,
+    io::{self, Write},
+};
+
+use htsget_core::{Format, LocalStorage, Query, load, query::Region, resolve};
+use noodles::{
+    bgzf::{
+        self, VirtualPosition,
+        io::writer::{Builder, CompressionLevel},
+    },
+    core::Position,
+};
+use proptest::prelude::*;
+
+/// The BGZF end-of-file block every payload ends with.
+const BGZF_EOF: &[u8] = &htsget_core::resolve::BGZF_EOF;
+
+/// How far past a reference's end regions may reach.
+const PAST_END: u32 = 2_000;
+
+/// How a file is cut into BGZF blocks: the compression level, and the sizes of the first blocks
+/// (in uncompressed bytes, cut wherever they fall, inside records or lines). Once the sizes are
+/// used up, blocks fill up to the writer's maximum.
+#[derive(Clone, Debug)]
+pub(crate) struct BlockLayout {
+    level: u8,
+    sizes: Vec<u32>,
+}
+
+pub(crate) fn block_layout() -> impl Strategy<Value = BlockLayout> {
+    let size = prop_oneof![1u32..64, 64u32..4_096, 4_096u32..70_000];
+    (0u8..=9, prop::collection::vec(size, 0..40)).prop_map(|(level, sizes)| BlockLayout { level, sizes })
+}
+
+/// A BGZF writer that also ends blocks where a [`BlockLayout`] says, as bgzip ends them wherever
+/// its buffer fills.
+pub(crate) struct Blocked<W: Write> {
+    inner: bgzf::io::Writer<W>,
+    sizes: std::vec::IntoIter<u32>,
+    left: Option<usize>,
+}
+
+impl<W: Write> Blocked<W> {
+    pub(crate) fn new(inner: W, layout: &BlockLayout) -> Self {
+        let level = CompressionLevel::new(layout.level).expect("compression level");
+        let mut sizes = layout.sizes.clone().into_iter();
+        let left = sizes.next().map(|n| n as usize);
+
+        Self {
+            inner: Builder::default()
+                .set_compression_level(level)
+                .build_from_writer(inner),
+            sizes,
+            left,
+        }
+    }
+
+    pub(crate) fn virtual_position(&self) -> VirtualPosition {
+        self.inner.virtual_position()
+    }
+
+    pub(crate) fn finish(self) -> io::Result<W> {
+        self.inner.finish()
+    }
+}
+
+impl<W: Write> Write for Blocked<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.left.map_or(buf.len(), |left| left.min(buf.len()));
+        self.inner.write_all(&buf[..n])?;
+
+        if let Some(left) = &mut self.left {
+            *left -= n;
+            if *left == 0 {
+                self.inner.flush()?;
+                self.left = self.sizes.next().map(|n| n as usize);
+            }
+        }
+
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A coordinate, often random, sometimes next to a 16 kb bin or linear-window boundary.
+pub(crate) fn coordinate() -> impl Strategy<Value = u32> {
+    prop_oneof![
+        3 => any::<u32>(),
+        1 => (0u32..16, 0u32..5).prop_map(|(k, d)| (k << 14).saturating_add(d).saturating_sub(2)),
+    ]
+}
+
+/// A region before it meets a file: reference indexes and coordinates are reduced modulo the
+/// file's references and lengths when the region is built.
+#[derive(Clone, Debug)]
+pub(crate) enum RegionSpec {
+    Unplaced,
+    Whole { reference: usize },
+    Bounded { reference: usize, start: u32, len: u32 },
+    From { reference: usize, start: u32 },
+    To { reference: usize, end: u32 },
+}
+
+impl RegionSpec {
+    fn reference(&self) -> Option<usize> {
+        match *self {
+            Self::Unplaced => None,
+            Self::Whole { reference }
+            | Self::Bounded { reference, .. }
+            | Self::From { reference, .. }
+            | Self::To { reference, .. } => Some(reference),
+        }
+    }
+}
+
+pub(crate) fn region_spec(unplaced: bool) -> impl Strategy<Value = RegionSpec> {
+    let reference = any::<usize>();
+    let len = prop_oneof![0u32..=16, 0u32..=20_000, 0u32..=300_000];
+
+    prop_oneof![
+        (if unplaced { 1 } else { 0 }) => Just(RegionSpec::Unplaced),
+        1 => reference.clone().prop_map(|reference| RegionSpec::Whole { reference }),
+        6 => (reference.clone(), coordinate(), len)
+            .prop_map(|(reference, start, len)| RegionSpec::Bounded { reference, start, len }),
+        1 => (reference.clone(), coordinate())
+            .prop_map(|(reference, start)| RegionSpec::From { reference, start }),
+        1 => (reference, coordinate()).prop_map(|(reference, end)| RegionSpec::To { reference, end }),
+    ]
+}
+
+/// The regions of one query: usually one, sometimes several.
+pub(crate) fn query_spec(unplaced: bool) -> impl Strategy<Value = Vec<RegionSpec>> {
+    prop::collection::vec(region_spec(unplaced), 1..=3)
+}
+
+/// A region on a file: a reference index (`None` for unplaced reads) and a 0-based, half-open
+/// interval.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub(crate) struct Window {
+    reference: Option<usize>,
+    start: Option<u32>,
+    end: Option<u32>,
+}
+
+impl Window {
+    /// The window `spec` names on a file with references of `lengths`.
+    pub(crate) fn new(spec: &RegionSpec, lengths: &[u32]) -> Self {
+        let Some(reference) = spec.reference() else {
+            return Self {
+                reference: None,
+                start: None,
+                end: None,
+            };
+        };
+
+        let reference = reference % lengths.len();
+        let within = |n: u32| n % (lengths[reference] + PAST_END);
+
+        let (start, end) = match *spec {
+            RegionSpec::Unplaced | RegionSpec::Whole { .. } => (None, None),
+            RegionSpec::Bounded { start, len, .. } => {
+                let start = within(start);
+                (Some(start), Some(start.saturating_add(len)))
+            }
+            RegionSpec::From { start, .. } => (Some(within(start)), None),
+            RegionSpec::To { end, .. } => (None, Some(within(end))),
+        };
+
+        Self {
+            reference: Some(reference),
+            start,
+            end,
+        }
+    }
+
+    /// The reference index, `None` for unplaced reads.
+    pub(crate) fn reference(&self) -> Option<usize> {
+        self.reference
+    }
+
+    /// Whether a record on `reference` covering `start..end` (0-based, half-open) belongs here.
+    pub(crate) fn holds(&self, reference: Option<usize>, start: u32, end: u32) -> bool {
+        if reference != self.reference {
+            return false;
+        }
+
+        let (from, to) = (self.start.unwrap_or(0), self.end.unwrap_or(u32::MAX));
+        self.reference.is_none() || (from < to && start < to && end > from)
+    }
+
+    /// The htsget region, on a file whose references are `names`.
+    pub(crate) fn region(&self, names: &[String]) -> Region {
+        match self.reference {
+            None => Region::unplaced(),
+            Some(id) => Region::new(names[id].clone(), self.start, self.end).expect("region"),
+        }
+    }
+
+    /// The noodles region (1-based, closed), with bounds past `max` (the largest position the
+    /// index can address) clamped to it; `None` when no position can match.
+    pub(crate) fn noodles_region(&self, names: &[String], max: usize) -> Option<noodles::core::Region> {
+        let name = &names[self.reference?];
+        let start = self.start.map_or(1, |s| s as usize + 1);
+        let end = self.end.map_or(max, |e| (e as usize).min(max));
+
+        if start > end {
+            return None;
+        }
+
+        let position = |n| Position::new(n).expect("position");
+        let interval = match (self.start, self.end) {
+            (None, None) => noodles::core::region::Interval::from(..),
+            _ => (position(start)..=position(end)).into(),
+        };
+
+        Some(noodles::core::Region::new(name.as_str(), interval))
+    }
+}
+
+/// The largest position an index with these parameters can address.
+pub(crate) fn max_position(min_shift: u8, depth: u8) -> usize {
+    1 << (u32::from(min_shift) + 3 * u32::from(depth))
+}
+
+/// The payload the core serves for `regions` of `data` through `index`.
+pub(crate) fn cut(
+    storage: &LocalStorage,
+    format: Format,
+    data: &str,
+    index: &str,
+    regions: Vec<Region>,
+) -> Result<Vec<u8>, String> {
+    let facts = load::facts(storage, format, data, index).map_err(|e| format!("facts: {e}"))?;
+    let query = Query::new(format.endpoint(), format).with_regions(regions);
+    let selection = resolve(&query, &facts).map_err(|e| format!("resolve: {e}"))?;
+    let plan = load::plan(storage, data, &selection).map_err(|e| format!("plan: {e}"))?;
+
+    let mut payload = Vec::new();
+    load::write_payload(storage, data, &plan, &mut payload)
+        .map_err(|e| format!("payload: {e}"))?;
+
+    if payload.ends_with(BGZF_EOF) {
+        Ok(payload)
+    } else {
+        Err("payload does not end with the BGZF end-of-file block".into())
+    }
+}
+
+/// Checks the records of a payload (their indexes in the file, in payload order) against the
+/// records the regions overlap by generation (`truth`) and by noodles' indexed query.
+pub(crate) fn check_records(
+    payload: &[usize],
+    truth: &BTreeSet<usize>,
+    noodles: &BTreeSet<usize>,
+) -> Result<(), String> {
+    if truth != noodles {
+        return Err(format!(
+            "the test's ground truth and noodles disagree: truth {truth:?}, noodles {noodles:?}"
+        ));
+    }
+
+    if let Some(pair) = payload.windows(2).find(|pair| pair[0] >= pair[1]) {
+        return Err(format!(
+            "payload records out of file order or repeated: record {} then {}",
+            pair[0], pair[1]
+        ));
+    }
+
+    let held: BTreeSet<usize> = payload.iter().copied().collect();
+    let missing: Vec<usize> = truth.difference(&held).copied().collect();
+
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("records missing from the payload: {missing:?}"))
+    }
+}
+
+/// The index of a record from its name or ID, `{prefix}{n}`.
+pub(crate) fn ordinal(name: &str, prefix: char) -> Result<usize, String> {
+    name.strip_prefix(prefix)
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| format!("unexpected record name {name:?}"))
+}
+
+/// Bases for a sequence of `len`, varied by `seed`.
+pub(crate) fn bases(len: usize, seed: usize) -> Vec<u8> {
+    b"ACGT".iter().cycle().skip(seed % 4).take(len).copied().collect()
+}
