@@ -13,15 +13,19 @@ mod variants;
 use std::{
     collections::BTreeSet,
     io::{self, Write},
+    path::Path,
 };
 
 use htsget_core::{Format, LocalStorage, Query, load, query::Region, resolve};
 use noodles::{
+    bam::bai,
     bgzf::{
         self, VirtualPosition,
         io::writer::{Builder, CompressionLevel},
     },
     core::Position,
+    csi::{self, BinningIndex},
+    tabix,
 };
 use proptest::prelude::*;
 
@@ -236,6 +240,17 @@ impl Window {
 /// The largest position an index with these parameters can address.
 pub(crate) fn max_position(min_shift: u8, depth: u8) -> usize {
     1 << (u32::from(min_shift) + 3 * u32::from(depth))
+}
+
+/// Reads a BAI, CSI or tabix index, told by the file's extension.
+pub(crate) fn read_index(path: &Path) -> Result<Box<dyn BinningIndex>, String> {
+    let index: Box<dyn BinningIndex> = match path.extension().and_then(|e| e.to_str()) {
+        Some("bai") => Box::new(bai::fs::read(path).map_err(|e| e.to_string())?),
+        Some("csi") => Box::new(csi::fs::read(path).map_err(|e| e.to_string())?),
+        Some("tbi") => Box::new(tabix::fs::read(path).map_err(|e| e.to_string())?),
+        _ => return Err(format!("no index reader for {}", path.display())),
+    };
+    Ok(index)
 }
 
 /// The payload the core serves for `regions` of `data` through `index`.

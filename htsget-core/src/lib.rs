@@ -79,5 +79,5 @@ pub use self::{
     query::{Class, Query},
     resolve::resolve,
     storage::{LocalStorage, Storage},
-    ticket::{Ticket, TicketUrl},
+    ticket::{MAX_URL_RANGE, Ticket, TicketUrl},
 };

@@ -160,13 +160,13 @@ impl Plan {
             return;
         }
 
-        if let (Some(last), Source::Range(next)) = (self.blocks.last_mut(), &block.source) {
-            if let Source::Range(prev) = &mut last.source {
-                if last.class == class && prev.end() == next.start() {
-                    *prev = ByteRange::new(prev.start(), next.end());
-                    return;
-                }
-            }
+        if let (Some(last), Source::Range(next)) = (self.blocks.last_mut(), &block.source)
+            && let Source::Range(prev) = &mut last.source
+            && last.class == class
+            && prev.end() == next.start()
+        {
+            *prev = ByteRange::new(prev.start(), next.end());
+            return;
         }
 
         self.blocks.push(block);
