@@ -247,3 +247,66 @@ where
 
 /// The largest read [`write_payload`] makes at once.
 pub const PAYLOAD_CHUNK: usize = 1 << 20;
+
+/// The I/O layer for async callers: the same loaders, run on tokio's blocking pool so that
+/// file reads never stall the runtime (feature `tokio`).
+#[cfg(feature = "tokio")]
+pub mod r#async {
+    use std::sync::Arc;
+
+    use crate::{Error, Format, Plan, facts::FileFacts, resolve::Selection, storage::Storage};
+
+    /// [`super::facts`] on the blocking pool.
+    pub async fn facts<S>(
+        storage: Arc<S>,
+        format: Format,
+        data: String,
+        index: String,
+    ) -> Result<FileFacts, Error>
+    where
+        S: Storage + Send + Sync + 'static + ?Sized,
+    {
+        blocking(move || super::facts(&*storage, format, &data, &index)).await
+    }
+
+    /// [`super::plan`] on the blocking pool.
+    pub async fn plan<S>(storage: Arc<S>, data: String, selection: Selection) -> Result<Plan, Error>
+    where
+        S: Storage + Send + Sync + 'static + ?Sized,
+    {
+        blocking(move || super::plan(&*storage, &data, &selection)).await
+    }
+
+    async fn blocking<T, F>(f: F) -> Result<T, Error>
+    where
+        F: FnOnce() -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| Error::Io {
+                what: "blocking task",
+                source: std::io::Error::other(e),
+            })?
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use crate::LocalStorage;
+
+        #[tokio::test]
+        async fn test_facts_with_missing_file() {
+            let storage = Arc::new(LocalStorage::new(std::env::temp_dir()));
+            let error = facts(
+                storage,
+                Format::Bam,
+                "no-such.bam".into(),
+                "no-such.bai".into(),
+            )
+            .await
+            .unwrap_err();
+            assert_eq!(error.kind(), crate::ErrorKind::NotFound);
+        }
+    }
+}
