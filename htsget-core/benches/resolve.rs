@@ -190,9 +190,89 @@ fn minimum_bytes(
     (records, blocks.len(), bytes)
 }
 
+/// Plan body bytes for one region of the CRAM, next to the bytes of the containers that hold at
+/// least one read overlapping the region (each candidate container decoded by samtools).
+fn report_cram_bytes(dir: &Path) {
+    if !dir.join("large.cram").is_file() {
+        return;
+    }
+    let storage = LocalStorage::new(dir);
+    let facts = load::facts(&storage, Format::Cram, "large.cram", "large.cram.crai").unwrap();
+    let (name, start, end) = ("chr1", 6_999_999, 7_100_000);
+    let query = Query::new(Endpoint::Reads, Format::Cram)
+        .with_region(Region::new(name, Some(start), Some(end)).unwrap());
+    let plan = load::plan(&storage, "large.cram", &resolve(&query, &facts).unwrap()).unwrap();
+    let sent = plan.len_of(BlockClass::Body) - load::CRAM_EOF.len() as u64;
+
+    let Layout::Cram(layout) = facts.layout() else {
+        unreachable!()
+    };
+    let header = storage
+        .read("large.cram", 0, layout.header_end() as usize)
+        .unwrap();
+    let mut offsets: Vec<u64> = layout.index().iter().map(|r| r.offset()).collect();
+    offsets.push(layout.data_end());
+    offsets.sort_unstable();
+    offsets.dedup();
+
+    let tmp = std::env::temp_dir().join(format!("htsget-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let bed = tmp.join("region.bed");
+    std::fs::write(&bed, format!("{name}\t{start}\t{end}\n")).unwrap();
+
+    let (mut needed, mut needed_bytes) = (0, 0);
+    for block in plan.blocks() {
+        let htsget_core::Source::Range(range) = block.source() else {
+            continue;
+        };
+        if block.class() != BlockClass::Body {
+            continue;
+        }
+        for pair in offsets
+            .windows(2)
+            .filter(|w| w[0] >= range.start() && w[1] <= range.end())
+        {
+            let body = storage
+                .read("large.cram", pair[0], (pair[1] - pair[0]) as usize)
+                .unwrap();
+            let one = tmp.join("one.cram");
+            std::fs::write(
+                &one,
+                [header.clone(), body, load::CRAM_EOF.to_vec()].concat(),
+            )
+            .unwrap();
+            let output = std::process::Command::new("samtools")
+                .args(["view", "-c", "-T"])
+                .arg(dir.join("ref.fa"))
+                .arg("-L")
+                .arg(&bed)
+                .arg(&one)
+                .output()
+                .expect("samtools");
+            let count: u64 = String::from_utf8_lossy(&output.stdout)
+                .trim()
+                .parse()
+                .unwrap_or(0);
+            if count > 0 {
+                needed += 1;
+                needed_bytes += pair[1] - pair[0];
+            }
+        }
+    }
+    std::fs::remove_dir_all(&tmp).ok();
+
+    println!(
+        "CRAM {name}:{}-{end}: {needed} containers of {needed_bytes} bytes hold overlapping reads; \
+         plan body sends {sent} bytes = {:.3} x",
+        start + 1,
+        sent as f64 / needed_bytes.max(1) as f64
+    );
+}
+
 fn benches(c: &mut Criterion) {
     let Some(dir) = data_dir() else { return };
     report_bytes(&dir);
+    report_cram_bytes(&dir);
     bench_format(
         c,
         &dir,
@@ -208,6 +288,9 @@ fn benches(c: &mut Criterion) {
         &["large.vcf.gz.tbi", "large.vcf.gz.csi"],
     );
     bench_format(c, &dir, Format::Bcf, "large.bcf", &["large.bcf.csi"]);
+    if dir.join("large.cram").is_file() {
+        bench_format(c, &dir, Format::Cram, "large.cram", &["large.cram.crai"]);
+    }
 }
 
 criterion_group! {
