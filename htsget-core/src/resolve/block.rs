@@ -71,6 +71,9 @@ impl DecodedBlock {
 
 /// Compresses `data` into BGZF blocks (as many as it needs), without an end-of-file block.
 ///
+/// Uses the fastest deflate level: these pieces are made per query, and level 1 costs a third
+/// of the default's time for a few percent more bytes.
+///
 /// # Examples
 ///
 /// ```
@@ -80,7 +83,9 @@ impl DecodedBlock {
 /// # Ok::<_, std::io::Error>(())
 /// ```
 pub fn encode(data: &[u8]) -> io::Result<Vec<u8>> {
-    let mut writer = bgzf::io::Writer::new(Vec::new());
+    let mut writer = bgzf::io::writer::Builder::default()
+        .set_compression_level(bgzf::io::writer::CompressionLevel::FAST)
+        .build_from_writer(Vec::new());
     writer.write_all(data)?;
     writer.flush()?;
     let blocks = writer.get_ref().clone();
