@@ -6,17 +6,7 @@ use htsget_core::{Format, LocalStorage};
 use noodles::{
     bam,
     core::Position,
-    csi::{
-        BinningIndex,
-        binning_index::{
-            Indexer,
-            index::reference_sequence::{
-                self,
-                bin::Chunk,
-                index::{BinnedIndex, LinearIndex},
-            },
-        },
-    },
+    csi::{BinningIndex, binning_index::index::reference_sequence::bin::Chunk},
     sam::{
         self,
         alignment::{
@@ -40,8 +30,8 @@ use proptest::prelude::*;
 use tempfile::TempDir;
 
 use super::{
-    BlockLayout, Blocked, RegionSpec, Window, bases, block_layout, check_records, coordinate, cut,
-    max_position, ordinal, query_spec, read_index,
+    BlockLayout, Blocked, Extent, RegionSpec, Window, bai, bases, block_layout, check_records,
+    coordinate, csi, csi_depth, cut, max_position, ordinal, query_spec, read_index,
 };
 
 const DATA: &str = "x.bam";
@@ -182,7 +172,8 @@ fn bam_spec() -> impl Strategy<Value = BamSpec> {
         )
 }
 
-/// A record as generated: where it lies (0-based, half-open), for the ground truth.
+/// A record as generated: where it lies (0-based, half-open; an unmapped read covers its one
+/// base), for the indexes and the ground truth.
 struct Placed {
     reference: Option<usize>,
     start: u32,
@@ -206,10 +197,13 @@ impl BamSpec {
         self.names()
             .into_iter()
             .zip(&self.lengths)
-            .fold(sam::Header::builder().set_header(sorted), |builder, (name, &len)| {
-                let len = NonZero::new(len as usize).expect("nonzero length");
-                builder.add_reference_sequence(name, Map::<ReferenceSequence>::new(len))
-            })
+            .fold(
+                sam::Header::builder().set_header(sorted),
+                |builder, (name, &len)| {
+                    let len = NonZero::new(len as usize).expect("nonzero length");
+                    builder.add_reference_sequence(name, Map::<ReferenceSequence>::new(len))
+                },
+            )
             .build()
     }
 
@@ -253,11 +247,8 @@ impl BamSpec {
     }
 
     fn csi_depth(&self) -> u8 {
-        let longest = *self.lengths.iter().max().expect("references") as usize;
-        let fewest = (1u8..)
-            .find(|&depth| max_position(self.min_shift, depth) >= longest)
-            .expect("a depth");
-        fewest + self.extra_depth
+        let longest = *self.lengths.iter().max().expect("references");
+        csi_depth(self.min_shift, self.extra_depth, longest)
     }
 }
 
@@ -360,26 +351,6 @@ fn write_bam(
     Ok(chunks)
 }
 
-fn build_index<I>(
-    mut indexer: Indexer<I>,
-    records: &[Placed],
-    chunks: &[Chunk],
-    reference_count: usize,
-) -> noodles::csi::binning_index::Index<I>
-where
-    I: reference_sequence::Index + Default,
-{
-    for (placed, &chunk) in records.iter().zip(chunks) {
-        let context = placed.reference.map(|id| {
-            let end = placed.end.max(placed.start + 1);
-            (id, position(placed.start + 1), position(end), placed.mapped)
-        });
-        indexer.add_record(context, chunk).expect("indexable record");
-    }
-
-    indexer.build(reference_count)
-}
-
 /// A BAM file and its two indexes on disk, with what the test knows about them.
 struct BamFixture {
     dir: TempDir,
@@ -401,13 +372,23 @@ impl BamFixture {
         let chunks = write_bam(&dir.path().join(DATA), &header, &records, &spec.layout)
             .expect("BAM written");
 
+        let extents: Vec<Extent> = records
+            .iter()
+            .zip(chunks)
+            .map(|(placed, chunk)| Extent {
+                reference: placed.reference,
+                start: placed.start,
+                end: placed.end,
+                mapped: placed.mapped,
+                chunk,
+            })
+            .collect();
+
         let count = spec.lengths.len();
-        let bai = build_index(Indexer::<LinearIndex>::default(), &records, &chunks, count);
+        let bai = bai(&extents, count);
         noodles::bam::bai::fs::write(dir.path().join(INDEXES[0]), &bai).expect("BAI written");
 
-        let csi_indexer =
-            Indexer::<BinnedIndex>::new(spec.min_shift, spec.csi_depth()).expect("CSI parameters");
-        let csi = build_index(csi_indexer, &records, &chunks, count);
+        let csi = csi(&extents, spec.min_shift, spec.csi_depth(), count);
         noodles::csi::fs::write(dir.path().join(INDEXES[1]), &csi).expect("CSI written");
 
         let (header, read_back) = read_bam(&dir.path().join(DATA));
@@ -436,13 +417,17 @@ impl BamFixture {
             .iter()
             .map(|spec| Window::new(spec, &self.lengths))
             .collect();
-        let regions = windows.iter().map(|w| w.region(&self.names)).collect::<Vec<_>>();
+        let regions = windows
+            .iter()
+            .map(|w| w.region(&self.names))
+            .collect::<Vec<_>>();
         let truth = self.truth(&windows);
         let storage = LocalStorage::new(self.dir.path());
 
         for index in INDEXES {
             let context = |e: String| format!("{index}, regions {windows:?}: {e}");
-            let payload = cut(&storage, Format::Bam, DATA, index, regions.clone()).map_err(context)?;
+            let payload =
+                cut(&storage, Format::Bam, DATA, index, regions.clone()).map_err(context)?;
             let held = self.decode(&payload).map_err(context)?;
             let found = self.noodles_query(index, &windows).map_err(context)?;
             check_records(&held, &truth, &found).map_err(context)?;
@@ -475,7 +460,10 @@ impl BamFixture {
 
         for result in reader.record_bufs(&header) {
             let record = result.map_err(|e| format!("payload record #{}: {e}", held.len()))?;
-            let name = record.name().map(|name| name.to_string()).unwrap_or_default();
+            let name = record
+                .name()
+                .map(|name| name.to_string())
+                .unwrap_or_default();
             let n = ordinal(&name, 'r')?;
 
             if self.records.get(n) != Some(&record) {
@@ -520,7 +508,10 @@ impl BamFixture {
             };
 
             for record in records {
-                let name = record.name().map(|name| name.to_string()).unwrap_or_default();
+                let name = record
+                    .name()
+                    .map(|name| name.to_string())
+                    .unwrap_or_default();
                 found.insert(ordinal(&name, 'r')?);
             }
         }
@@ -530,7 +521,9 @@ impl BamFixture {
 }
 
 fn read_bam(path: &Path) -> (sam::Header, Vec<RecordBuf>) {
-    let mut reader = File::open(path).map(bam::io::Reader::new).expect("BAM opened");
+    let mut reader = File::open(path)
+        .map(bam::io::Reader::new)
+        .expect("BAM opened");
     let header = reader.read_header().expect("BAM header");
     let records = reader
         .record_bufs(&header)
@@ -540,7 +533,7 @@ fn read_bam(path: &Path) -> (sam::Header, Vec<RecordBuf>) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    #![proptest_config(super::config())]
 
     #[test]
     fn bam_payloads_hold_every_overlapping_read(

@@ -1,0 +1,260 @@
+//! Configuration: command line, `HTSGET_*` environment variables, and an optional TOML file,
+//! in that order of precedence, over the defaults.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use clap::Parser;
+use serde::Deserialize;
+
+/// Errors reading the configuration.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The TOML file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML file does not parse or has unknown keys.
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: Box<toml::de::Error>,
+    },
+    /// A value is out of range.
+    #[error("invalid setting: {0}")]
+    Invalid(String),
+}
+
+/// Command-line options (each also read from an `HTSGET_*` environment variable).
+#[derive(Debug, Default, Parser)]
+#[command(
+    name = "htsget-server",
+    version,
+    about = "A GA4GH htsget 1.3 server for BAM, CRAM, VCF and BCF"
+)]
+pub struct Cli {
+    /// The data root: `/reads/{id}` serves `<DIR>/{id}.bam` or `.cram`, `/variants/{id}` serves
+    /// `<DIR>/{id}.vcf.gz` or `.bcf`, each with its index beside it. Without it, a built-in demo
+    /// dataset is served.
+    #[arg(long, value_name = "DIR", env = "HTSGET_DATA")]
+    pub data: Option<PathBuf>,
+
+    /// The address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR:PORT", env = "HTSGET_BIND")]
+    pub bind: Option<SocketAddr>,
+
+    /// The base of the URLs in tickets [default: http://<bind>].
+    #[arg(long, value_name = "URL", env = "HTSGET_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// A TOML file with any of these settings (kebab-case keys).
+    #[arg(long, value_name = "FILE", env = "HTSGET_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// The largest POST body accepted, in bytes [default: 65536].
+    #[arg(long, value_name = "BYTES", env = "HTSGET_MAX_POST_BYTES")]
+    pub max_post_bytes: Option<u64>,
+
+    /// How many files' parsed indexes and headers to keep in memory [default: 256].
+    #[arg(long, value_name = "N", env = "HTSGET_CACHE_ENTRIES")]
+    pub cache_entries: Option<usize>,
+
+    /// Serve files reached through symbolic links that lead outside the data root.
+    #[arg(long, env = "HTSGET_FOLLOW_SYMLINKS")]
+    pub follow_symlinks: bool,
+}
+
+/// The settings a TOML file may hold.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileConfig {
+    data: Option<PathBuf>,
+    bind: Option<SocketAddr>,
+    public_url: Option<String>,
+    max_post_bytes: Option<u64>,
+    cache_entries: Option<usize>,
+    follow_symlinks: Option<bool>,
+    service: Option<ServiceConfig>,
+}
+
+/// What service-info says about this service.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct ServiceConfig {
+    /// Reverse-domain id, e.g. `org.example.htsget`.
+    pub id: String,
+    /// Human-readable name.
+    pub name: String,
+    /// The organization running the service.
+    pub organization_name: String,
+    /// The organization's URL.
+    pub organization_url: String,
+    /// Optional description.
+    pub description: Option<String>,
+    /// Optional environment: prod, test, dev, staging.
+    pub environment: Option<String>,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            id: "local.htsget".to_owned(),
+            name: "htsget-server".to_owned(),
+            organization_name: "Unconfigured".to_owned(),
+            organization_url: "https://example.org".to_owned(),
+            description: Some("GA4GH htsget 1.3 server for BAM, CRAM, VCF and BCF".to_owned()),
+            environment: None,
+        }
+    }
+}
+
+/// The server's settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The data root; `None` serves the built-in demo dataset.
+    pub data: Option<PathBuf>,
+    /// The address to listen on.
+    pub bind: SocketAddr,
+    /// The base URL of tickets' data URLs; `None`: `http://<bound address>`.
+    pub public_url: Option<String>,
+    /// The largest POST body accepted, in bytes.
+    pub max_post_bytes: u64,
+    /// How many files' facts to cache.
+    pub cache_entries: usize,
+    /// Whether symbolic links may lead outside the data root.
+    pub follow_symlinks: bool,
+    /// What service-info says.
+    pub service: ServiceConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data: None,
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
+            max_post_bytes: 64 << 10,
+            cache_entries: 256,
+            follow_symlinks: false,
+            service: ServiceConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// The configuration for a data root, with every other setting at its default.
+    pub fn for_data(data: impl Into<PathBuf>) -> Self {
+        Self {
+            data: Some(data.into()),
+            ..Self::default()
+        }
+    }
+
+    /// The configuration from the command line (and environment), over a TOML file if one is
+    /// named, over the defaults.
+    pub fn from_cli(cli: Cli) -> Result<Self, ConfigError> {
+        let file = match &cli.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+
+        let defaults = Self::default();
+        let config = Self {
+            data: cli.data.or(file.data),
+            bind: cli.bind.or(file.bind).unwrap_or(defaults.bind),
+            public_url: cli.public_url.or(file.public_url),
+            max_post_bytes: cli
+                .max_post_bytes
+                .or(file.max_post_bytes)
+                .unwrap_or(defaults.max_post_bytes),
+            cache_entries: cli
+                .cache_entries
+                .or(file.cache_entries)
+                .unwrap_or(defaults.cache_entries),
+            follow_symlinks: cli.follow_symlinks || file.follow_symlinks.unwrap_or(false),
+            service: file.service.unwrap_or_default(),
+        };
+
+        if let Some(url) = &config.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "public-url must start with http:// or https://, got {url:?}"
+            )));
+        }
+
+        if config.cache_entries == 0 {
+            return Err(ConfigError::Invalid(
+                "cache-entries must be at least 1".into(),
+            ));
+        }
+
+        Ok(config)
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+
+    toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        path: path.to_owned(),
+        source: Box::new(source),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_from_cli_with_file_under_flags() {
+        let dir = std::env::temp_dir().join(format!("htsget-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.toml");
+        std::fs::write(
+            &path,
+            "data = \"/srv\"\nbind = \"0.0.0.0:9000\"\nmax-post-bytes = 10\n[service]\nid = \"org.x\"\n",
+        )
+        .unwrap();
+
+        let cli = Cli::parse_from([
+            "htsget-server",
+            "--config",
+            path.to_str().unwrap(),
+            "--bind",
+            "127.0.0.1:1",
+        ]);
+        let config = Config::from_cli(cli).unwrap();
+        assert_eq!(config.data.as_deref(), Some(Path::new("/srv")));
+        assert_eq!(config.bind, "127.0.0.1:1".parse().unwrap());
+        assert_eq!(config.max_post_bytes, 10);
+        assert_eq!(config.service.id, "org.x");
+        assert_eq!(config.service.name, "htsget-server");
+
+        std::fs::write(&path, "nonsense = 1\n").unwrap();
+        let cli = Cli::parse_from(["htsget-server", "--config", path.to_str().unwrap()]);
+        assert!(matches!(
+            Config::from_cli(cli),
+            Err(ConfigError::Parse { .. })
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn test_from_cli_with_bad_public_url() {
+        let cli = Cli::parse_from(["htsget-server", "--public-url", "ftp://x"]);
+        assert!(Config::from_cli(cli).is_err());
+    }
+}

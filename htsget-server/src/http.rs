@@ -1,0 +1,105 @@
+//! The HTTP layer: routing, and the response wrapper every route goes through (CORS, logs).
+
+mod cors;
+mod data;
+mod error;
+mod service_info;
+mod ticket;
+
+use std::{convert::Infallible, io, sync::Arc, time::Instant};
+
+use bytes::Bytes;
+use htsget_core::{Endpoint, Error};
+use http_body_util::{BodyExt, Empty, Full, combinators::BoxBody};
+use hyper::{Method, Request, body::Incoming, header};
+use percent_encoding::percent_decode_str;
+
+pub(crate) use self::error::ApiError;
+use crate::state::State;
+
+/// Response bodies: whole (tickets, errors) or streamed (data).
+pub(crate) type Body = BoxBody<Bytes, io::Error>;
+
+/// A response.
+pub(crate) type Response = hyper::Response<Body>;
+
+pub(crate) fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+pub(crate) fn empty() -> Body {
+    Empty::new().map_err(|never| match never {}).boxed()
+}
+
+/// Serves one request: routes it, adds CORS headers, and logs it.
+pub(crate) async fn serve(
+    state: Arc<State>,
+    request: Request<Incoming>,
+) -> Result<Response, Infallible> {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let origin = request.headers().get(header::ORIGIN).cloned();
+
+    let mut response = if method == Method::OPTIONS {
+        cors::preflight(request.headers())
+    } else {
+        route(&state, request)
+            .await
+            .unwrap_or_else(ApiError::into_response)
+    };
+
+    cors::apply(&mut response, origin.as_ref());
+
+    let bytes = response
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    tracing::info!(
+        %method,
+        path = %path,
+        status = response.status().as_u16(),
+        bytes,
+        latency_us = started.elapsed().as_micros() as u64,
+        "request"
+    );
+
+    Ok(response)
+}
+
+async fn route(state: &Arc<State>, request: Request<Incoming>) -> Result<Response, ApiError> {
+    let raw_path = request.uri().path().to_owned();
+    let decoded = percent_decode_str(&raw_path)
+        .decode_utf8()
+        .map_err(|_| Error::invalid_input("the path is not valid UTF-8"))?;
+
+    let (endpoint, rest) = if let Some(rest) = decoded.strip_prefix("/reads/") {
+        (Some(Endpoint::Reads), rest)
+    } else if let Some(rest) = decoded.strip_prefix("/variants/") {
+        (Some(Endpoint::Variants), rest)
+    } else if let Some(key) = decoded.strip_prefix("/data/") {
+        return data::handle(state, key, &request).await;
+    } else {
+        (None, "")
+    };
+
+    match endpoint {
+        Some(endpoint) if rest == "service-info" => match *request.method() {
+            Method::GET | Method::HEAD => {
+                Ok(service_info::response(&state.config.service, endpoint))
+            }
+            _ => Err(ApiError::MethodNotAllowed("GET, OPTIONS")),
+        },
+        Some(endpoint) if !rest.is_empty() => {
+            let id = rest.to_owned();
+            ticket::handle(state, endpoint, &id, request).await
+        }
+        _ => Err(Error::NotFound {
+            what: "route; use /reads/{id}, /variants/{id} or their /service-info".to_owned(),
+        }
+        .into()),
+    }
+}

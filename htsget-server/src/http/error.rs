@@ -1,0 +1,97 @@
+//! The one mapping from errors to htsget error responses.
+
+use std::io;
+
+use htsget_core::{Error, ErrorKind};
+use hyper::{StatusCode, header};
+use serde_json::json;
+
+use super::{Response, full};
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ApiError {
+    /// An htsget error (bad input, not found, a broken file).
+    #[error(transparent)]
+    Htsget(#[from] Error),
+    /// A method the route does not serve.
+    #[error("method not allowed; allowed: {0}")]
+    MethodNotAllowed(&'static str),
+    /// A `Range` the file cannot satisfy.
+    #[error("range not satisfiable for a file of {0} bytes")]
+    RangeNotSatisfiable(u64),
+}
+
+impl ApiError {
+    /// The htsget error response: `{"htsget":{"error":NAME,"message":TEXT}}` with its status.
+    pub(crate) fn into_response(self) -> Response {
+        let (status, name) = match &self {
+            Self::Htsget(e) => (
+                StatusCode::from_u16(e.kind().status())
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                e.kind().name(),
+            ),
+            Self::MethodNotAllowed(_) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                ErrorKind::InvalidInput.name(),
+            ),
+            Self::RangeNotSatisfiable(_) => (
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                ErrorKind::InvalidInput.name(),
+            ),
+        };
+
+        if status.is_server_error() {
+            tracing::error!(error = %self, "internal error");
+        }
+
+        let message = match &self {
+            // Server-side failures are described by kind only; the details go to the log.
+            Self::Htsget(e) if e.kind() == ErrorKind::InternalServerError => internal_message(e),
+            other => other.to_string(),
+        };
+
+        let body = json!({ "htsget": { "error": name, "message": message } }).to_string();
+        let mut response = hyper::Response::new(full(body));
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/json"),
+        );
+
+        match self {
+            Self::MethodNotAllowed(allow) => {
+                headers.insert(header::ALLOW, header::HeaderValue::from_static(allow));
+            }
+            Self::RangeNotSatisfiable(size) => {
+                if let Ok(value) = header::HeaderValue::from_str(&format!("bytes */{size}")) {
+                    headers.insert(header::CONTENT_RANGE, value);
+                }
+            }
+            Self::Htsget(_) => {}
+        }
+
+        response
+    }
+}
+
+/// A message naming the problem without paths or parser internals that could leak them.
+fn internal_message(error: &Error) -> String {
+    match error {
+        Error::InvalidData { what, source } => {
+            format!("the {what} of this id cannot be read: {}", kind(source))
+        }
+        Error::Io { what, source } => format!("reading the {what} failed: {}", kind(source)),
+        _ => "internal server error".to_owned(),
+    }
+}
+
+fn kind(error: &io::Error) -> &'static str {
+    match error.kind() {
+        io::ErrorKind::UnexpectedEof => "it is truncated",
+        io::ErrorKind::InvalidData => "it is malformed",
+        io::ErrorKind::PermissionDenied => "permission denied",
+        _ => "I/O error",
+    }
+}

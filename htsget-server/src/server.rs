@@ -1,0 +1,160 @@
+//! Binding, accepting connections, and graceful shutdown.
+
+use std::{future::Future, io, net::SocketAddr, path::Path, pin::pin, sync::Arc, time::Duration};
+
+use hyper::{server::conn::http1, service::service_fn};
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    server::graceful::GracefulShutdown,
+};
+use tokio::net::TcpListener;
+
+use crate::{config::Config, demo, http, ids, state::State};
+
+/// How long a client may take to send a request's headers.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Errors starting the server.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The data root does not exist or cannot be read.
+    #[error("data root {path}: {source}")]
+    DataRoot {
+        /// The configured root.
+        path: String,
+        /// Why.
+        source: io::Error,
+    },
+    /// The demo dataset could not be written.
+    #[error("cannot write the demo dataset: {0}")]
+    Demo(io::Error),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: io::Error,
+    },
+}
+
+/// A bound server, ready to serve.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    state: Arc<State>,
+    demo: Option<demo::Dataset>,
+}
+
+impl Server {
+    /// Binds `config.bind` and prepares the state (with no data root, writes the demo dataset).
+    pub async fn bind(config: Config) -> Result<Self, StartError> {
+        let demo = match &config.data {
+            Some(_) => None,
+            None => Some(demo::Dataset::generate().map_err(StartError::Demo)?),
+        };
+
+        let root = match (&config.data, &demo) {
+            (Some(path), _) => path.clone(),
+            (None, Some(dataset)) => dataset.root().to_owned(),
+            (None, None) => unreachable!("demo dataset is generated when no data root is given"),
+        };
+        let root = ids::canonical_root(&root).map_err(|source| StartError::DataRoot {
+            path: root.display().to_string(),
+            source,
+        })?;
+
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: config.bind,
+                source,
+            })?;
+        let local = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{local}"));
+        let state = Arc::new(State::new(config, root, public_url));
+
+        Ok(Self {
+            listener,
+            state,
+            demo,
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// The base URL of tickets.
+    pub fn public_url(&self) -> &str {
+        &self.state.public_url
+    }
+
+    /// The canonical data root.
+    pub fn data_root(&self) -> &Path {
+        &self.state.root
+    }
+
+    /// Whether the built-in demo dataset is served.
+    pub fn is_demo(&self) -> bool {
+        self.demo.is_some()
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting and waits for in-flight
+    /// requests (streams included) to finish.
+    pub async fn serve(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+        let Self {
+            listener,
+            state,
+            demo,
+        } = self;
+        let graceful = GracefulShutdown::new();
+        let mut shutdown = pin!(shutdown);
+
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let stream = match accepted {
+                        Ok((stream, _)) => stream,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let state = Arc::clone(&state);
+                    let service = service_fn(move |request| http::serve(Arc::clone(&state), request));
+                    let connection = http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(HEADER_READ_TIMEOUT)
+                        .serve_connection(TokioIo::new(stream), service);
+                    let connection = graceful.watch(connection);
+                    tokio::spawn(async move {
+                        if let Err(e) = connection.await {
+                            tracing::debug!(error = %e, "connection ended with an error");
+                        }
+                    });
+                }
+                () = &mut shutdown => break,
+            }
+        }
+
+        drop(listener);
+        tracing::info!("shutting down: waiting for in-flight requests");
+        graceful.shutdown().await;
+        drop(demo);
+        Ok(())
+    }
+}

@@ -1,0 +1,66 @@
+//! State shared by every request: configuration, storage, and the facts cache.
+
+use std::{path::PathBuf, sync::Arc};
+
+use htsget_core::{Error, LocalStorage, facts::FileFacts, load};
+use quick_cache::sync::Cache;
+
+use crate::{config::Config, ids::Located};
+
+/// Shared server state.
+#[derive(Debug)]
+pub struct State {
+    /// The settings.
+    pub config: Config,
+    /// The canonical data root.
+    pub root: PathBuf,
+    /// Storage over the data root.
+    pub storage: Arc<LocalStorage>,
+    /// The base of data URLs in tickets, without a trailing slash.
+    pub public_url: String,
+    cache: Cache<Located, Arc<FileFacts>>,
+}
+
+impl State {
+    /// State for `config`, serving files under `root` (canonical) with tickets pointing at
+    /// `public_url`.
+    pub fn new(config: Config, root: PathBuf, public_url: String) -> Self {
+        let cache = Cache::new(config.cache_entries);
+        Self {
+            storage: Arc::new(LocalStorage::new(&root)),
+            config,
+            root,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            cache,
+        }
+    }
+
+    /// The facts of a located file, from the cache or loaded once (concurrent requests for
+    /// the same file wait for the one load). Keyed by the files' size and modification time,
+    /// so a replaced file is never answered from a stale index.
+    pub async fn facts(self: &Arc<Self>, located: &Located) -> Result<Arc<FileFacts>, Error> {
+        if let Some(facts) = self.cache.get(located) {
+            return Ok(facts);
+        }
+
+        let state = Arc::clone(self);
+        let located = located.clone();
+
+        tokio::task::spawn_blocking(move || {
+            state.cache.get_or_insert_with(&located, || {
+                load::facts(
+                    &*state.storage,
+                    located.format,
+                    &located.data,
+                    &located.index,
+                )
+                .map(Arc::new)
+            })
+        })
+        .await
+        .map_err(|e| Error::Io {
+            what: "blocking task",
+            source: std::io::Error::other(e),
+        })?
+    }
+}
