@@ -9,19 +9,19 @@ use htsget_core::{Endpoint, ErrorKind, Format, LocalStorage, Query, load, query:
 use crate::common::{data_dir, payload, run};
 
 /// One row of the table.
-struct Row {
-    file: String,
-    format: Format,
-    indexes: Vec<String>,
-    reference: Option<String>,
-    name: Option<String>,
-    start: Option<u32>,
-    end: Option<u32>,
-    count: u64,
-    not_in_header: bool,
+pub(crate) struct Row {
+    pub(crate) file: String,
+    pub(crate) format: Format,
+    pub(crate) indexes: Vec<String>,
+    pub(crate) reference: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) start: Option<u32>,
+    pub(crate) end: Option<u32>,
+    pub(crate) count: u64,
+    pub(crate) not_in_header: bool,
 }
 
-fn rows(dir: &Path) -> Vec<Row> {
+pub(crate) fn rows(dir: &Path) -> Vec<Row> {
     let text = std::fs::read_to_string(dir.join("ground_truth.tsv")).unwrap();
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
@@ -145,7 +145,7 @@ fn check(
     }
 }
 
-fn clean(output: std::process::Output, what: &str) -> Result<String, String> {
+pub(crate) fn clean(output: std::process::Output, what: &str) -> Result<String, String> {
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() || !stderr.trim().is_empty() {
         return Err(format!("{what}: {} {}", output.status, stderr.trim()));
@@ -153,7 +153,7 @@ fn clean(output: std::process::Output, what: &str) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-fn count_reads(out: &str, row: &Row, reference: Option<&str>) -> Result<u64, String> {
+pub(crate) fn count_reads(out: &str, row: &Row, reference: Option<&str>) -> Result<u64, String> {
     let mut base = vec!["view", "-c"];
     if let Some(reference) = reference {
         base.extend(["-T", reference]);
@@ -202,7 +202,7 @@ fn count_reads(out: &str, row: &Row, reference: Option<&str>) -> Result<u64, Str
         .unwrap())
 }
 
-fn count_variants(out: &str, row: &Row) -> Result<u64, String> {
+pub(crate) fn count_variants(out: &str, row: &Row) -> Result<u64, String> {
     let lines = |s: String| s.lines().count() as u64;
 
     let total = lines(clean(

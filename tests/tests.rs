@@ -1,6 +1,9 @@
 //! End-to-end tests: one test binary (linking is slow), one module per concern.
 
+
+mod clients;
 mod common;
 mod cram_properties;
 mod ground_truth;
 mod properties;
+mod server;
