@@ -1,9 +1,10 @@
 //! End-to-end tests: one test binary (linking is slow), one module per concern.
 
-
 mod clients;
 mod common;
+mod conformance;
 mod cram_properties;
 mod ground_truth;
+mod operations;
 mod properties;
 mod server;

@@ -1,0 +1,95 @@
+//! Operational behaviour: graceful shutdown lets streams finish; dropped streams free their
+//! file handles.
+
+use std::{
+    io::{Read, Write},
+    net::TcpStream,
+    time::{Duration, Instant},
+};
+
+use crate::server::TestServer;
+
+const SIZE: usize = 32 << 20;
+
+/// A data root holding one 32 MiB "BAM" (the data endpoint only serves ranges; content is
+/// irrelevant here).
+fn big_file_root() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes: Vec<u8> = (0..SIZE).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(dir.path().join("big.bam"), bytes).unwrap();
+    dir
+}
+
+fn open_stream(server: &TestServer) -> TcpStream {
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "GET /data/big.bam HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    stream
+}
+
+#[test]
+fn shutdown_lets_in_flight_streams_finish() {
+    let root = big_file_root();
+    let server = TestServer::start(Some(root.path()), |_| {});
+    let mut stream = open_stream(&server);
+
+    let mut first = vec![0; 1 << 20];
+    stream.read_exact(&mut first).unwrap();
+
+    // Stop the server while the client is mid-stream; the stop waits for the stream.
+    let stopper = std::thread::spawn(move || drop(server));
+    std::thread::sleep(Duration::from_millis(200));
+
+    let mut rest = Vec::new();
+    stream.read_to_end(&mut rest).unwrap();
+    stopper.join().unwrap();
+
+    let received = first.len() + rest.len();
+    let header_end = first.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert_eq!(
+        received - header_end,
+        SIZE,
+        "the stream was cut by the shutdown"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn dropped_streams_release_file_handles() {
+    let open_fds = || std::fs::read_dir("/proc/self/fd").unwrap().count();
+    let root = big_file_root();
+    let server = TestServer::start(Some(root.path()), |_| {});
+    let baseline = open_fds();
+
+    for _ in 0..3 {
+        let streams: Vec<TcpStream> = (0..16)
+            .map(|_| {
+                let mut stream = open_stream(&server);
+                let mut some = [0; 4096];
+                stream.read_exact(&mut some).unwrap();
+                stream
+            })
+            .collect();
+        assert!(
+            open_fds() > baseline,
+            "streams should hold files and sockets"
+        );
+        drop(streams);
+    }
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while open_fds() > baseline + 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        open_fds() <= baseline + 2,
+        "file descriptors did not return to baseline: {} > {baseline}",
+        open_fds()
+    );
+}
