@@ -26,9 +26,11 @@ impl TestServer {
     /// Starts a server over `data` (the demo dataset if `None`) with `adjust` applied to the
     /// default configuration.
     pub(crate) fn start(data: Option<&Path>, adjust: impl FnOnce(&mut Config)) -> Self {
-        let mut config = Config::default();
-        config.data = data.map(Path::to_owned);
-        config.bind = "127.0.0.1:0".parse().unwrap();
+        let mut config = Config {
+            data: data.map(Path::to_owned),
+            bind: "127.0.0.1:0".parse().unwrap(),
+            ..Config::default()
+        };
         adjust(&mut config);
 
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
