@@ -66,42 +66,53 @@ const BGZF_EOF: &[u8] = &htsget_core::resolve::BGZF_EOF;
 /// How far past a reference's end regions may reach.
 const PAST_END: u32 = 2_000;
 
-/// How a file is cut into BGZF blocks: the compression level, and the sizes of the first blocks
-/// (in uncompressed bytes, cut wherever they fall, inside records or lines). Once the sizes are
-/// used up, blocks fill up to the writer's maximum.
+/// How a file is cut into BGZF blocks: the compression level, the sizes of the first blocks,
+/// then the size of every later one (`None`: as large as the writer makes them). Sizes are of
+/// uncompressed data, cut wherever they fall, inside records or lines, as bgzip cuts.
 #[derive(Clone, Debug)]
 pub(crate) struct BlockLayout {
     pub(crate) level: u8,
-    pub(crate) sizes: Vec<u32>,
+    pub(crate) first: Vec<u32>,
+    pub(crate) then: Option<u32>,
 }
 
 pub(crate) fn block_layout() -> impl Strategy<Value = BlockLayout> {
     let size = prop_oneof![1u32..64, 64u32..4_096, 4_096u32..70_000];
-    (0u8..=9, prop::collection::vec(size, 0..40))
-        .prop_map(|(level, sizes)| BlockLayout { level, sizes })
+
+    (
+        0u8..=9,
+        prop::collection::vec(size, 0..16),
+        prop::option::of(prop_oneof![200u32..2_000, 2_000u32..70_000]),
+    )
+        .prop_map(|(level, first, then)| BlockLayout { level, first, then })
 }
 
-/// A BGZF writer that also ends blocks where a [`BlockLayout`] says, as bgzip ends them wherever
-/// its buffer fills.
+/// A BGZF writer that also ends blocks where a [`BlockLayout`] says.
 pub(crate) struct Blocked<W: Write> {
     inner: bgzf::io::Writer<W>,
-    sizes: std::vec::IntoIter<u32>,
+    first: std::vec::IntoIter<u32>,
+    then: Option<u32>,
+    /// Bytes left before the current block ends; `None` when it ends only when full.
     left: Option<usize>,
 }
 
 impl<W: Write> Blocked<W> {
     pub(crate) fn new(inner: W, layout: &BlockLayout) -> Self {
         let level = CompressionLevel::new(layout.level).expect("compression level");
-        let mut sizes = layout.sizes.clone().into_iter();
-        let left = sizes.next().map(|n| n as usize);
-
-        Self {
+        let mut blocked = Self {
             inner: Builder::default()
                 .set_compression_level(level)
                 .build_from_writer(inner),
-            sizes,
-            left,
-        }
+            first: layout.first.clone().into_iter(),
+            then: layout.then,
+            left: None,
+        };
+        blocked.left = blocked.next_size();
+        blocked
+    }
+
+    fn next_size(&mut self) -> Option<usize> {
+        self.first.next().or(self.then).map(|n| n as usize)
     }
 
     pub(crate) fn virtual_position(&self) -> VirtualPosition {
@@ -122,7 +133,7 @@ impl<W: Write> Write for Blocked<W> {
             *left -= n;
             if *left == 0 {
                 self.inner.flush()?;
-                self.left = self.sizes.next().map(|n| n as usize);
+                self.left = self.next_size();
             }
         }
 
@@ -183,10 +194,10 @@ pub(crate) fn region_spec(unplaced: bool) -> BoxedStrategy<RegionSpec> {
     let len = prop_oneof![0u32..=16, 0u32..=20_000, 0u32..=300_000];
 
     let placed = prop_oneof![
-        1 => reference.clone().prop_map(|reference| RegionSpec::Whole { reference }),
-        6 => (reference.clone(), coordinate(), len)
+        1 => reference.prop_map(|reference| RegionSpec::Whole { reference }),
+        6 => (reference, coordinate(), len)
             .prop_map(|(reference, start, len)| RegionSpec::Bounded { reference, start, len }),
-        1 => (reference.clone(), coordinate())
+        1 => (reference, coordinate())
             .prop_map(|(reference, start)| RegionSpec::From { reference, start }),
         1 => (reference, coordinate()).prop_map(|(reference, end)| RegionSpec::To { reference, end }),
     ];
@@ -315,7 +326,7 @@ pub(crate) struct Extent {
     pub(crate) chunk: Chunk,
 }
 
-/// A BAI (or the binning part of a tabix index) over `extents`, built by noodles.
+/// A BAI over `extents`, built by noodles.
 pub(crate) fn bai(extents: &[Extent], reference_count: usize) -> bai::Index {
     build_index(Indexer::<LinearIndex>::default(), extents, reference_count)
 }

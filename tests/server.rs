@@ -18,6 +18,8 @@ pub(crate) struct TestServer {
     pub(crate) url: String,
     /// The bound address.
     pub(crate) addr: SocketAddr,
+    /// The canonical data root (a temporary folder for the demo dataset).
+    pub(crate) root: std::path::PathBuf,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -44,7 +46,9 @@ impl TestServer {
                 .unwrap();
             runtime.block_on(async move {
                 let server = Server::bind(config).await.expect("server starts");
-                ready_tx.send(server.local_addr()).unwrap();
+                ready_tx
+                    .send((server.local_addr(), server.data_root().to_owned()))
+                    .unwrap();
                 server
                     .serve(async {
                         let _ = stop_rx.await;
@@ -54,12 +58,13 @@ impl TestServer {
             });
         });
 
-        let addr = ready_rx
+        let (addr, root) = ready_rx
             .recv_timeout(Duration::from_secs(60))
             .expect("server ready");
         Self {
             url: format!("http://{addr}"),
             addr,
+            root,
             stop: Some(stop_tx),
             thread: Some(thread),
         }

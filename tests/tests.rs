@@ -4,6 +4,7 @@ mod clients;
 mod common;
 mod conformance;
 mod cram_properties;
+mod demo;
 mod ground_truth;
 mod operations;
 mod properties;

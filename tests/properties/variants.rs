@@ -166,7 +166,7 @@ fn variant(n: usize, contig: &str, start: u32, ref_len: u32) -> RecordBuf {
         .set_variant_start(Position::new(start as usize + 1).expect("position"))
         .set_ids([format!("v{n}")].into_iter().collect())
         .set_reference_bases(text(ref_len as usize, n))
-        // Starts with the base after the reference allele's first, so it always differs.
+        // One base, other than the first of the reference allele.
         .set_alternate_bases(AlternateBases::from(vec![text(1, n + 1)]))
         .build()
 }
@@ -492,7 +492,7 @@ impl VariantsFixture {
 }
 
 fn variants_case() -> impl Strategy<Value = (VariantsSpec, Vec<Vec<RegionSpec>>)> {
-    (variants_spec(), prop::collection::vec(query_spec(false), 6))
+    (variants_spec(), prop::collection::vec(query_spec(false), 8))
 }
 
 proptest! {
