@@ -4,6 +4,7 @@
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
+    time::Duration,
 };
 
 use clap::Parser;
@@ -64,6 +65,27 @@ pub struct Cli {
     #[arg(long, value_name = "BYTES", env = "HTSGET_MAX_POST_BYTES")]
     pub max_post_bytes: Option<u64>,
 
+    /// The most regions one POST may ask for [default: 1024].
+    #[arg(long, value_name = "N", env = "HTSGET_MAX_REGIONS")]
+    pub max_regions: Option<usize>,
+
+    /// The longest request target (path and query) accepted, in bytes [default: 8192].
+    #[arg(long, value_name = "BYTES", env = "HTSGET_MAX_URL_BYTES")]
+    pub max_url_bytes: Option<usize>,
+
+    /// The most bytes of request line and headers buffered per request [default: 65536].
+    #[arg(long, value_name = "BYTES", env = "HTSGET_MAX_HEADER_BYTES")]
+    pub max_header_bytes: Option<usize>,
+
+    /// Seconds a client may take to send a request's headers, and may stay idle between
+    /// requests on a kept-alive connection [default: 10].
+    #[arg(long, value_name = "SECONDS", env = "HTSGET_HEADER_TIMEOUT")]
+    pub header_timeout: Option<u64>,
+
+    /// The most connections served at once; more wait to be accepted [default: 1024].
+    #[arg(long, value_name = "N", env = "HTSGET_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+
     /// How many files' parsed indexes and headers to keep in memory [default: 256].
     #[arg(long, value_name = "N", env = "HTSGET_CACHE_ENTRIES")]
     pub cache_entries: Option<usize>,
@@ -81,6 +103,11 @@ struct FileConfig {
     bind: Option<SocketAddr>,
     public_url: Option<String>,
     max_post_bytes: Option<u64>,
+    max_regions: Option<usize>,
+    max_url_bytes: Option<usize>,
+    max_header_bytes: Option<usize>,
+    header_timeout: Option<u64>,
+    max_connections: Option<usize>,
     cache_entries: Option<usize>,
     follow_symlinks: Option<bool>,
     service: Option<ServiceConfig>,
@@ -128,6 +155,16 @@ pub struct Config {
     pub public_url: Option<String>,
     /// The largest POST body accepted, in bytes.
     pub max_post_bytes: u64,
+    /// The most regions one POST may ask for.
+    pub max_regions: usize,
+    /// The longest request target accepted, in bytes.
+    pub max_url_bytes: usize,
+    /// The most bytes of request line and headers buffered per request (at least 8192).
+    pub max_header_bytes: usize,
+    /// How long a client may take to send headers, or stay idle between requests.
+    pub header_timeout: Duration,
+    /// The most connections served at once.
+    pub max_connections: usize,
     /// How many files' facts to cache.
     pub cache_entries: usize,
     /// Whether symbolic links may lead outside the data root.
@@ -143,6 +180,11 @@ impl Default for Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: None,
             max_post_bytes: 64 << 10,
+            max_regions: 1024,
+            max_url_bytes: 8 << 10,
+            max_header_bytes: 64 << 10,
+            header_timeout: Duration::from_secs(10),
+            max_connections: 1024,
             cache_entries: 256,
             follow_symlinks: false,
             service: ServiceConfig::default(),
@@ -176,6 +218,26 @@ impl Config {
                 .max_post_bytes
                 .or(file.max_post_bytes)
                 .unwrap_or(defaults.max_post_bytes),
+            max_regions: cli
+                .max_regions
+                .or(file.max_regions)
+                .unwrap_or(defaults.max_regions),
+            max_url_bytes: cli
+                .max_url_bytes
+                .or(file.max_url_bytes)
+                .unwrap_or(defaults.max_url_bytes),
+            max_header_bytes: cli
+                .max_header_bytes
+                .or(file.max_header_bytes)
+                .unwrap_or(defaults.max_header_bytes),
+            header_timeout: cli
+                .header_timeout
+                .or(file.header_timeout)
+                .map_or(defaults.header_timeout, Duration::from_secs),
+            max_connections: cli
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(defaults.max_connections),
             cache_entries: cli
                 .cache_entries
                 .or(file.cache_entries)

@@ -43,7 +43,14 @@ pub(crate) async fn serve(
     let path = request.uri().path().to_owned();
     let origin = request.headers().get(header::ORIGIN).cloned();
 
-    let mut response = if method == Method::OPTIONS {
+    let too_long = request
+        .uri()
+        .path_and_query()
+        .is_some_and(|target| target.as_str().len() > state.config.max_url_bytes);
+
+    let mut response = if too_long {
+        ApiError::UriTooLong(state.config.max_url_bytes).into_response()
+    } else if method == Method::OPTIONS {
         cors::preflight(request.headers())
     } else {
         route(&state, request)

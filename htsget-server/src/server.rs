@@ -7,12 +7,9 @@ use hyper_util::{
     rt::{TokioIo, TokioTimer},
     server::graceful::GracefulShutdown,
 };
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::Semaphore};
 
 use crate::{config::Config, demo, http, ids, state::State};
-
-/// How long a client may take to send a request's headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Errors starting the server.
 #[derive(Debug, thiserror::Error)]
@@ -121,8 +118,16 @@ impl Server {
         } = self;
         let graceful = GracefulShutdown::new();
         let mut shutdown = pin!(shutdown);
+        let connections = Arc::new(Semaphore::new(state.config.max_connections));
 
         loop {
+            // Wait for a free connection slot before accepting: excess clients queue in the
+            // kernel's backlog instead of costing memory here.
+            let permit = tokio::select! {
+                permit = Arc::clone(&connections).acquire_owned() => permit.expect("never closed"),
+                () = &mut shutdown => break,
+            };
+
             tokio::select! {
                 accepted = listener.accept() => {
                     let stream = match accepted {
@@ -134,17 +139,19 @@ impl Server {
                         }
                     };
                     let _ = stream.set_nodelay(true);
-                    let state = Arc::clone(&state);
-                    let service = service_fn(move |request| http::serve(Arc::clone(&state), request));
+                    let shared = Arc::clone(&state);
+                    let service = service_fn(move |request| http::serve(Arc::clone(&shared), request));
                     let connection = http1::Builder::new()
                         .timer(TokioTimer::new())
-                        .header_read_timeout(HEADER_READ_TIMEOUT)
+                        .header_read_timeout(state.config.header_timeout)
+                        .max_buf_size(state.config.max_header_bytes)
                         .serve_connection(TokioIo::new(stream), service);
                     let connection = graceful.watch(connection);
                     tokio::spawn(async move {
                         if let Err(e) = connection.await {
                             tracing::debug!(error = %e, "connection ended with an error");
                         }
+                        drop(permit);
                     });
                 }
                 () = &mut shutdown => break,

@@ -17,6 +17,9 @@ pub(crate) enum ApiError {
     /// A method the route does not serve.
     #[error("method not allowed; allowed: {0}")]
     MethodNotAllowed(&'static str),
+    /// A request target longer than allowed.
+    #[error("the request URL is longer than {0} bytes")]
+    UriTooLong(usize),
     /// A `Range` the file cannot satisfy.
     #[error("range not satisfiable for a file of {0} bytes")]
     RangeNotSatisfiable(u64),
@@ -39,6 +42,7 @@ impl ApiError {
                 StatusCode::RANGE_NOT_SATISFIABLE,
                 ErrorKind::InvalidInput.name(),
             ),
+            Self::UriTooLong(_) => (StatusCode::URI_TOO_LONG, ErrorKind::InvalidInput.name()),
         };
 
         if status.is_server_error() {
@@ -69,7 +73,7 @@ impl ApiError {
                     headers.insert(header::CONTENT_RANGE, value);
                 }
             }
-            Self::Htsget(_) => {}
+            Self::Htsget(_) | Self::UriTooLong(_) => {}
         }
 
         response

@@ -82,7 +82,16 @@ pub(crate) async fn handle(
                 .into());
             }
             let body = read_body(request, state.config.max_post_bytes).await?;
-            Query::from_post(endpoint, &body)?
+            let query = Query::from_post(endpoint, &body)?;
+            let regions = query.regions().map_or(0, <[_]>::len);
+            if regions > state.config.max_regions {
+                return Err(Error::invalid_input(format!(
+                    "{regions} regions asked; at most {} are served per request",
+                    state.config.max_regions
+                ))
+                .into());
+            }
+            query
         }
         _ => return Err(ApiError::MethodNotAllowed("GET, POST, OPTIONS")),
     };
