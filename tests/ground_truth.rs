@@ -125,7 +125,22 @@ fn check(
     };
 
     let plan = load::plan(storage, &row.file, &selection).map_err(|e| format!("plan: {e}"))?;
-    std::fs::write(out, payload(storage, &row.file, row.format, &plan)).unwrap();
+    let bytes = payload(storage, &row.file, row.format, &plan);
+
+    // The deferred layout (what the server's tickets use) must give the same bytes.
+    let mut deferred = Vec::new();
+    load::write_payload(
+        storage,
+        &row.file,
+        &selection.layout_deferred(),
+        &mut deferred,
+    )
+    .map_err(|e| format!("deferred payload: {e}"))?;
+    if deferred != bytes {
+        return Err("deferred and inline layouts give different payloads".into());
+    }
+
+    std::fs::write(out, bytes).unwrap();
     let out = out.to_str().unwrap();
 
     let reference = row

@@ -75,7 +75,7 @@ mod ticket;
 pub use self::{
     error::{Error, ErrorKind},
     format::{Endpoint, Format},
-    plan::{Block, BlockClass, ByteRange, Plan, Source},
+    plan::{BgzfSpan, Block, BlockClass, ByteRange, Plan, Source},
     query::{Class, Query},
     resolve::resolve,
     storage::{LocalStorage, Storage},

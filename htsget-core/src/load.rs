@@ -7,7 +7,7 @@ mod index;
 use std::io;
 
 use crate::{
-    Error, Format, Plan,
+    BgzfSpan, Error, Format, Plan, Source,
     facts::{BgzfFacts, CramFacts, FileFacts, Layout, References},
     resolve::{BGZF_EOF, BoundaryBlocks, DecodedBlock, MAX_BLOCK_SIZE, Selection},
     storage::Storage,
@@ -113,6 +113,43 @@ where
     selection.layout(&blocks)
 }
 
+/// The bytes of a deferred [`BgzfSpan`] of `data` (see [`Selection::layout_deferred`]), as
+/// pieces: re-encoded parts of its cut blocks ([`Source::Inline`]) around a file range of the
+/// whole blocks between them ([`Source::Range`]). Reads at most the two cut blocks; the range
+/// is left for the caller to stream.
+///
+/// # Errors
+///
+/// [`Error::InvalidData`] if the span does not lie in the file or cuts a block that does not
+/// decode (a span from a client may be anything).
+pub fn span_parts<S>(storage: &S, data: &str, span: &BgzfSpan) -> Result<Vec<Source>, Error>
+where
+    S: Storage + ?Sized,
+{
+    let size = storage.size(data).map_err(|e| io_error(e, "data file"))?;
+    if span.end().compressed() > size {
+        return Err(invalid(
+            io::Error::new(io::ErrorKind::InvalidInput, "span past the end of the file"),
+            "span",
+        ));
+    }
+
+    let offsets = crate::resolve::cut_blocks(span.start(), span.end());
+    let blocks = boundary_blocks(storage, data, &offsets)?;
+    let pieces = crate::resolve::cut(span.start(), span.end(), &blocks)?;
+
+    match pieces.iter().find_map(|p| match p {
+        Source::Range(range) if range.end() > size => Some(range),
+        _ => None,
+    }) {
+        Some(_) => Err(invalid(
+            io::Error::new(io::ErrorKind::InvalidInput, "span past the end of the file"),
+            "span",
+        )),
+        None => Ok(pieces),
+    }
+}
+
 /// Reads and decodes the BGZF blocks of `data` at `offsets`.
 pub fn boundary_blocks<S>(storage: &S, data: &str, offsets: &[u64]) -> Result<BoundaryBlocks, Error>
 where
@@ -210,12 +247,31 @@ where
     let mut written = 0;
 
     for block in plan.blocks() {
-        match block.source() {
-            crate::Source::Inline(bytes) => {
+        written += write_source(storage, data, block.source(), out)?;
+    }
+
+    Ok(written)
+}
+
+fn write_source<S, W>(storage: &S, data: &str, source: &Source, out: &mut W) -> Result<u64, Error>
+where
+    S: Storage + ?Sized,
+    W: io::Write,
+{
+    let mut written = 0;
+
+    {
+        match source {
+            Source::Bgzf(span) => {
+                for piece in span_parts(storage, data, span)? {
+                    written += write_source(storage, data, &piece, out)?;
+                }
+            }
+            Source::Inline(bytes) => {
                 out.write_all(bytes).map_err(|e| io_error(e, "output"))?;
                 written += bytes.len() as u64;
             }
-            crate::Source::Range(range) => {
+            Source::Range(range) => {
                 let mut offset = range.start();
 
                 while offset < range.end() {

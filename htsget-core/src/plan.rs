@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use noodles::bgzf::VirtualPosition;
+
 /// A byte range of a file: `start` inclusive, `end` exclusive.
 #[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
 pub struct ByteRange {
@@ -78,6 +80,65 @@ impl BlockClass {
     }
 }
 
+/// A stretch of a BGZF file between two virtual positions, at least one of which falls inside
+/// a block. Its bytes are made when fetched ([`crate::load::span_parts`]): the part of each cut
+/// block that belongs to the span, re-encoded, around the whole blocks between them.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct BgzfSpan {
+    start: VirtualPosition,
+    end: VirtualPosition,
+}
+
+impl BgzfSpan {
+    /// The span `start..end` (end exclusive).
+    ///
+    /// # Panics
+    ///
+    /// Panics if `start > end`.
+    pub fn new(start: VirtualPosition, end: VirtualPosition) -> Self {
+        assert!(start <= end, "invalid BGZF span");
+        Self { start, end }
+    }
+
+    /// The first byte (inclusive).
+    pub fn start(&self) -> VirtualPosition {
+        self.start
+    }
+
+    /// One past the last byte (exclusive).
+    pub fn end(&self) -> VirtualPosition {
+        self.end
+    }
+
+    /// The span as a URL query value: the two raw virtual positions, `START-END`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use htsget_core::BgzfSpan;
+    /// use noodles::bgzf::VirtualPosition;
+    /// let span = BgzfSpan::new(VirtualPosition::from(5), VirtualPosition::from(70_000));
+    /// assert_eq!(span.to_param(), "5-70000");
+    /// assert_eq!(BgzfSpan::from_param("5-70000"), Some(span));
+    /// assert_eq!(BgzfSpan::from_param("9-5"), None);
+    /// ```
+    pub fn to_param(&self) -> String {
+        format!("{}-{}", u64::from(self.start), u64::from(self.end))
+    }
+
+    /// Parses [`BgzfSpan::to_param`]'s form; `None` if malformed or reversed.
+    pub fn from_param(param: &str) -> Option<Self> {
+        let (start, end) = param.split_once('-')?;
+        let digits =
+            |s: &str| !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(start) || !digits(end) {
+            return None;
+        }
+        let (start, end): (u64, u64) = (start.parse().ok()?, end.parse().ok()?);
+        (start <= end).then(|| Self::new(start.into(), end.into()))
+    }
+}
+
 /// What a block holds.
 #[derive(Clone, Debug, Eq, PartialEq)]
 pub enum Source {
@@ -85,6 +146,8 @@ pub enum Source {
     Range(ByteRange),
     /// Bytes carried in the ticket itself (a re-encoded part of a block, or an EOF marker).
     Inline(Vec<u8>),
+    /// A BGZF span cut inside blocks, made when fetched.
+    Bgzf(BgzfSpan),
 }
 
 /// One block of a plan.
@@ -110,17 +173,22 @@ impl Block {
         &self.source
     }
 
-    /// The block's length in bytes.
+    /// The block's length in bytes. For a [`Source::Bgzf`] span, the compressed bytes between its
+    /// two ends: its re-encoded cut blocks make the served length differ slightly.
     pub fn len(&self) -> u64 {
         match &self.source {
             Source::Range(range) => range.len(),
             Source::Inline(data) => data.len() as u64,
+            Source::Bgzf(span) => span.end().compressed() - span.start().compressed(),
         }
     }
 
     /// Whether the block holds no byte.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        match &self.source {
+            Source::Bgzf(span) => span.start() == span.end(),
+            _ => self.len() == 0,
+        }
     }
 }
 
@@ -211,6 +279,18 @@ mod tests {
         plan.push(BlockClass::Body, Source::Inline(vec![1, 2]));
         assert_eq!(plan.blocks().len(), 4);
         assert_eq!(plan.len_of(BlockClass::Body), 17);
+    }
+
+    #[test]
+    fn test_push_with_bgzf_span_inside_one_block() {
+        let span = BgzfSpan::new(VirtualPosition::from(5), VirtualPosition::from(90));
+        let mut plan = Plan::new();
+        plan.push(BlockClass::Body, Source::Bgzf(span));
+        plan.push(
+            BlockClass::Body,
+            Source::Bgzf(BgzfSpan::new(span.end(), span.end())),
+        );
+        assert_eq!(plan.blocks().len(), 1);
     }
 
     #[test]

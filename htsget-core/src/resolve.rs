@@ -12,8 +12,10 @@ mod selection;
 
 pub use self::{
     block::{BGZF_EOF, DecodedBlock, MAX_BLOCK_SIZE, encode},
-    selection::{BoundaryBlocks, Selection, Span},
+    selection::{BoundaryBlocks, Selection, Span, cut},
 };
+
+pub(crate) use self::selection::cut_blocks;
 
 use crate::{
     Class, Error, Query,

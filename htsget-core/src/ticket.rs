@@ -53,7 +53,9 @@ pub struct Ticket {
 
 impl Ticket {
     /// The ticket for `plan`: each file range becomes `data_url` with a `Range` header (plus
-    /// `headers`, e.g. a short-lived `Authorization`), each inline block a `data:;base64,` URI.
+    /// `headers`, e.g. a short-lived `Authorization`), each inline block a `data:;base64,` URI,
+    /// and each deferred BGZF span `data_url?span=START-END` (with `headers`), which the data
+    /// server answers with [`crate::load::span_parts`].
     ///
     /// # Examples
     ///
@@ -86,6 +88,11 @@ impl Ticket {
                 Source::Inline(data) => urls.push(TicketUrl {
                     url: format!("data:;base64,{}", STANDARD.encode(data)),
                     headers: BTreeMap::new(),
+                    class,
+                }),
+                Source::Bgzf(span) => urls.push(TicketUrl {
+                    url: format!("{data_url}?span={}", span.to_param()),
+                    headers: headers.clone(),
                     class,
                 }),
                 Source::Range(range) => {

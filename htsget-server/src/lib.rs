@@ -18,6 +18,7 @@ pub mod config;
 pub mod demo;
 mod http;
 pub mod ids;
+pub mod range;
 mod server;
 pub mod state;
 

@@ -7,7 +7,7 @@ use noodles::bgzf::VirtualPosition;
 use super::block::{DecodedBlock, encode};
 use crate::{
     Error, Format,
-    plan::{BlockClass, ByteRange, Plan, Source},
+    plan::{BgzfSpan, BlockClass, ByteRange, Plan, Source},
 };
 
 /// A stretch of a file, start inclusive and end exclusive.
@@ -78,12 +78,8 @@ impl Selection {
         let mut offsets: Vec<u64> = self
             .spans()
             .flat_map(|(_, span)| match *span {
-                Span::Bgzf { start, end } if start < end => [start, end]
-                    .into_iter()
-                    .filter(|p| p.uncompressed() > 0)
-                    .map(|p| p.compressed())
-                    .collect(),
-                _ => Vec::new(),
+                Span::Bgzf { start, end } => cut_blocks(start, end),
+                Span::Bytes(_) => Vec::new(),
             })
             .collect();
 
@@ -102,7 +98,11 @@ impl Selection {
         for (class, span) in self.spans() {
             match *span {
                 Span::Bytes(range) => plan.push(class, Source::Range(range)),
-                Span::Bgzf { start, end } => lay_out_bgzf(&mut plan, class, start, end, blocks)?,
+                Span::Bgzf { start, end } => {
+                    for source in cut(start, end, blocks)? {
+                        plan.push(class, source);
+                    }
+                }
             }
         }
 
@@ -111,21 +111,69 @@ impl Selection {
         Ok(plan)
     }
 
+    /// The plan without reading anything: spans that start and end on block boundaries become
+    /// file ranges, the others [`Source::Bgzf`] spans whose cut blocks are re-encoded when
+    /// fetched ([`crate::load::span_parts`]). This keeps ticket making free of I/O.
+    pub fn layout_deferred(&self) -> Plan {
+        let mut plan = Plan::new();
+
+        for (class, span) in self.spans() {
+            match *span {
+                Span::Bytes(range) => plan.push(class, Source::Range(range)),
+                Span::Bgzf { start, end } if start >= end => {}
+                Span::Bgzf { start, end }
+                    if start.uncompressed() == 0 && end.uncompressed() == 0 =>
+                {
+                    plan.push(
+                        class,
+                        Source::Range(ByteRange::new(start.compressed(), end.compressed())),
+                    );
+                }
+                Span::Bgzf { start, end } => {
+                    plan.push(class, Source::Bgzf(BgzfSpan::new(start, end)))
+                }
+            }
+        }
+
+        plan.push(BlockClass::Body, Source::Inline(self.eof.clone()));
+        plan
+    }
+
     fn spans(&self) -> impl Iterator<Item = (BlockClass, &Span)> {
         std::iter::once((BlockClass::Header, &self.header))
             .chain(self.body.iter().map(|span| (BlockClass::Body, span)))
     }
 }
 
-fn lay_out_bgzf(
-    plan: &mut Plan,
-    class: BlockClass,
+/// The bytes of the BGZF span `start..end`: the part of its first block from `start` on and
+/// the part of its last block up to `end`, re-encoded, around a file range of the whole blocks
+/// between. `blocks` must hold the blocks that `start` and `end` fall inside (those with a
+/// non-zero uncompressed offset).
+///
+/// # Examples
+///
+/// ```
+/// use htsget_core::{Source, resolve::{cut, encode, BoundaryBlocks, DecodedBlock}};
+/// use noodles::bgzf::VirtualPosition;
+///
+/// let block = encode(b"HEADERrecord1record2")?;
+/// let blocks: BoundaryBlocks = [(0, DecodedBlock::decode(&block)?)].into();
+/// let start = VirtualPosition::try_from((0, 6))?;
+/// let end = VirtualPosition::try_from((0, 13))?;
+/// let pieces = cut(start, end, &blocks)?;
+/// let Source::Inline(bytes) = &pieces[0] else { unreachable!() };
+/// assert_eq!(DecodedBlock::decode(bytes)?.data(), b"record1");
+/// # Ok::<_, Box<dyn std::error::Error>>(())
+/// ```
+pub fn cut(
     start: VirtualPosition,
     end: VirtualPosition,
     blocks: &BoundaryBlocks,
-) -> Result<(), Error> {
+) -> Result<Vec<Source>, Error> {
+    let mut pieces = Vec::with_capacity(3);
+
     if start >= end {
-        return Ok(());
+        return Ok(pieces);
     }
 
     let block = |offset: u64| {
@@ -148,33 +196,46 @@ fn lay_out_bgzf(
     let (ec, eu) = (end.compressed(), usize::from(end.uncompressed()));
 
     if sc == ec {
-        let data = slice(block(sc)?, su, eu)?;
-        plan.push(class, inline(data)?);
-        return Ok(());
+        pieces.push(inline(slice(block(sc)?, su, eu)?)?);
+        return Ok(pieces);
     }
 
     let range_start = if su == 0 {
         sc
     } else {
         let first = block(sc)?;
-        plan.push(class, inline(slice(first, su, usize::MAX)?)?);
+        pieces.push(inline(slice(first, su, usize::MAX)?)?);
         sc + first.size()
     };
 
     if range_start < ec {
-        plan.push(class, Source::Range(ByteRange::new(range_start, ec)));
+        pieces.push(Source::Range(ByteRange::new(range_start, ec)));
     }
 
     if eu > 0 {
         let last = block(ec)?;
         if eu >= last.data().len() {
-            plan.push(class, Source::Range(ByteRange::new(ec, ec + last.size())));
+            pieces.push(Source::Range(ByteRange::new(ec, ec + last.size())));
         } else {
-            plan.push(class, inline(slice(last, 0, eu)?)?);
+            pieces.push(inline(slice(last, 0, eu)?)?);
         }
     }
 
-    Ok(())
+    Ok(pieces)
+}
+
+/// The compressed offsets of the blocks that `start..end` cuts inside.
+pub(crate) fn cut_blocks(start: VirtualPosition, end: VirtualPosition) -> Vec<u64> {
+    if start >= end {
+        return Vec::new();
+    }
+    let mut offsets: Vec<u64> = [start, end]
+        .into_iter()
+        .filter(|p| p.uncompressed() > 0)
+        .map(|p| p.compressed())
+        .collect();
+    offsets.dedup();
+    offsets
 }
 
 fn slice(block: &DecodedBlock, from: usize, to: usize) -> Result<&[u8], Error> {
@@ -210,6 +271,7 @@ mod tests {
                     bytes.extend_from_slice(&file[r.start() as usize..r.end() as usize])
                 }
                 Source::Inline(d) => bytes.extend_from_slice(d),
+                Source::Bgzf(_) => unreachable!("layout makes no deferred span"),
             }
         }
         let mut reader = noodles::bgzf::io::Reader::new(&bytes[..]);

@@ -12,8 +12,10 @@ use hyper::{
 };
 use tokio::sync::mpsc;
 
+use htsget_core::{BgzfSpan, ByteRange, Source, load};
+
 use super::{Body, Response, empty, error::ApiError};
-use crate::{ids, state::State};
+use crate::{ids, range::parse_range, state::State};
 
 /// The size of each read and each body frame.
 const CHUNK: usize = 256 << 10;
@@ -34,15 +36,19 @@ pub(crate) async fn handle(
     };
 
     let (key, size) = ids::data_file(&state.root, key, state.config.follow_symlinks)?;
+
+    if let Some(span) = span_param(request.uri().query())? {
+        return serve_span(state, key, span, head).await;
+    }
+
     let range = requested_range(request.headers(), size)?;
     let (start, end) = range.unwrap_or((0, size));
 
     let body = if head || start == end {
         empty()
     } else {
-        let path = state.storage.path(&key).map_err(|_| not_found())?;
-        let file = File::open(path).map_err(|_| not_found())?;
-        stream(file, start, end)
+        let file = open(state, &key)?;
+        stream(file, vec![Source::Range(ByteRange::new(start, end))])
     };
 
     let mut response = hyper::Response::new(body);
@@ -66,6 +72,65 @@ pub(crate) async fn handle(
     Ok(response)
 }
 
+/// The `span` query parameter of a data URL, if any.
+fn span_param(query: Option<&str>) -> Result<Option<BgzfSpan>, ApiError> {
+    let Some(query) = query else { return Ok(None) };
+    let Some((_, value)) = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "span")
+    else {
+        return Ok(None);
+    };
+    BgzfSpan::from_param(&value)
+        .map(Some)
+        .ok_or_else(|| htsget_core::Error::invalid_input("malformed span").into())
+}
+
+/// Serves a BGZF span: its cut blocks re-encoded around the whole blocks between them.
+async fn serve_span(
+    state: &Arc<State>,
+    key: String,
+    span: BgzfSpan,
+    head: bool,
+) -> Result<Response, ApiError> {
+    let storage = Arc::clone(&state.storage);
+    let pieces = {
+        let key = key.clone();
+        tokio::task::spawn_blocking(move || load::span_parts(&*storage, &key, &span))
+            .await
+            .map_err(|e| htsget_core::Error::Io {
+                what: "blocking task",
+                source: io::Error::other(e),
+            })??
+    };
+
+    let len: u64 = pieces
+        .iter()
+        .map(|piece| match piece {
+            Source::Inline(bytes) => bytes.len() as u64,
+            Source::Range(range) => range.len(),
+            Source::Bgzf(_) => 0,
+        })
+        .sum();
+
+    let body = if head {
+        empty()
+    } else {
+        stream(open(state, &key)?, pieces)
+    };
+    let mut response = hyper::Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    Ok(response)
+}
+
+fn open(state: &State, key: &str) -> Result<File, ApiError> {
+    let path = state.storage.path(key).map_err(|_| not_found())?;
+    File::open(path).map_err(|_| not_found())
+}
+
 fn not_found() -> ApiError {
     htsget_core::Error::NotFound {
         what: "data file".to_owned(),
@@ -84,58 +149,49 @@ fn requested_range(headers: &HeaderMap, size: u64) -> Result<Option<(u64, u64)>,
         .ok_or(ApiError::RangeNotSatisfiable(size))
 }
 
-/// Parses `bytes=FIRST-LAST`, `bytes=FIRST-` or `bytes=-SUFFIX` against a file of `size` bytes.
-/// Several ranges, bad syntax and ranges past the end are refused.
-pub(crate) fn parse_range(value: &str, size: u64) -> Option<(u64, u64)> {
-    let spec = value.trim().strip_prefix("bytes=")?.trim();
-    if spec.contains(',') {
-        return None;
-    }
-    let (first, last) = spec.split_once('-')?;
-    let number = |s: &str| -> Option<u64> {
-        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
-    };
-
-    let (start, end) = match (first.trim(), last.trim()) {
-        ("", suffix) => {
-            let n = number(suffix)?;
-            (size.saturating_sub(n), size)
-        }
-        (first, "") => (number(first)?, size),
-        (first, last) => {
-            let (a, b) = (number(first)?, number(last)?);
-            if b < a {
-                return None;
-            }
-            (a, b.saturating_add(1).min(size))
-        }
-    };
-
-    (start < end && start < size).then_some((start, end))
-}
-
-/// A body streaming `file[start..end]`: one blocking task reads ahead into a small channel;
-/// if the client goes away, the send fails and the task ends, closing the file.
-fn stream(file: File, start: u64, end: u64) -> Body {
+/// A body streaming `pieces` (inline bytes, and ranges of `file`): one blocking task reads
+/// ahead into a small channel; if the client goes away, the send fails and the task ends,
+/// closing the file.
+fn stream(file: File, pieces: Vec<Source>) -> Body {
     let (sender, mut receiver) = mpsc::channel::<io::Result<Frame<Bytes>>>(READ_AHEAD);
 
     tokio::task::spawn_blocking(move || {
-        let mut offset = start;
-        while offset < end {
-            let len = usize::try_from(end - offset).map_or(CHUNK, |n| n.min(CHUNK));
-            let mut buf = vec![0; len];
-            let frame =
-                read_exact_at(&file, &mut buf, offset).map(|()| Frame::data(Bytes::from(buf)));
-            let failed = frame.is_err();
-            if sender.blocking_send(frame).is_err() || failed {
+        for piece in pieces {
+            let sent = match piece {
+                Source::Inline(bytes) => sender
+                    .blocking_send(Ok(Frame::data(Bytes::from(bytes))))
+                    .is_ok(),
+                Source::Range(range) => send_range(&sender, &file, range),
+                Source::Bgzf(_) => false,
+            };
+            if !sent {
                 return;
             }
-            offset += len as u64;
         }
     });
 
     let frames = futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx));
     StreamBody::new(frames).boxed()
+}
+
+/// Sends `file[range]` in chunks; false once the client is gone or a read failed.
+fn send_range(
+    sender: &mpsc::Sender<io::Result<Frame<Bytes>>>,
+    file: &File,
+    range: ByteRange,
+) -> bool {
+    let mut offset = range.start();
+    while offset < range.end() {
+        let len = usize::try_from(range.end() - offset).map_or(CHUNK, |n| n.min(CHUNK));
+        let mut buf = vec![0; len];
+        let frame = read_exact_at(file, &mut buf, offset).map(|()| Frame::data(Bytes::from(buf)));
+        let failed = frame.is_err();
+        if sender.blocking_send(frame).is_err() || failed {
+            return false;
+        }
+        offset += len as u64;
+    }
+    true
 }
 
 fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
@@ -157,38 +213,5 @@ fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
             }
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn test_parse_range_with_forms() {
-        assert_eq!(parse_range("bytes=0-9", 100), Some((0, 10)));
-        assert_eq!(parse_range("bytes=90-200", 100), Some((90, 100)));
-        assert_eq!(parse_range("bytes=95-", 100), Some((95, 100)));
-        assert_eq!(parse_range("bytes=-10", 100), Some((90, 100)));
-        assert_eq!(parse_range("bytes=-200", 100), Some((0, 100)));
-    }
-
-    #[test]
-    fn test_parse_range_with_unsatisfiable_or_bad() {
-        for value in [
-            "bytes=100-",
-            "bytes=100-200",
-            "bytes=5-4",
-            "bytes=0-1,3-4",
-            "bytes=a-b",
-            "items=0-1",
-            "bytes=-0",
-            "bytes=-",
-            "bytes=+1-2",
-            "",
-        ] {
-            assert_eq!(parse_range(value, 100), None, "{value}");
-        }
-        assert_eq!(parse_range("bytes=0-0", 0), None);
     }
 }

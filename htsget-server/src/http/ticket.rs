@@ -3,7 +3,7 @@
 use std::{collections::BTreeMap, sync::Arc};
 
 use bytes::Bytes;
-use htsget_core::{Endpoint, Error, Query, Ticket, load, resolve};
+use htsget_core::{Endpoint, Error, Query, Ticket, resolve};
 use http_body_util::{BodyExt, Limited};
 use hyper::{
     Method, Request,
@@ -103,9 +103,8 @@ pub(crate) async fn handle(
         state.config.follow_symlinks,
     )?;
     let facts = state.facts(&located).await?;
-    let selection = resolve(&query, &facts)?;
-    let plan =
-        load::r#async::plan(Arc::clone(&state.storage), located.data.clone(), selection).await?;
+    // No I/O: blocks cut inside are re-encoded when their URL is fetched.
+    let plan = resolve(&query, &facts)?.layout_deferred();
 
     let url = data_url(&state.public_url, &located.data);
     let ticket = Ticket::new(&plan, query.format(), &url, &BTreeMap::new());
