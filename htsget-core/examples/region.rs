@@ -43,6 +43,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Source::Inline(data) => {
                 eprintln!("{:6} inline, {} bytes", block.class().as_str(), data.len())
             }
+            Source::Bgzf(span) => {
+                eprintln!("{:6} BGZF span {}", block.class().as_str(), span.to_param())
+            }
         }
     }
     eprintln!("total {} bytes", plan.len());
