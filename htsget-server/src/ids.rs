@@ -58,70 +58,133 @@ fn not_found(id: &str) -> Error {
     }
 }
 
-/// The files behind `id` in `format`.
-pub fn locate(
-    root: &Path,
-    id: &str,
-    format: Format,
+/// A file's identity: what changes when the file is replaced or a link is re-pointed.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+struct FileId {
+    device: u64,
+    inode: u64,
+    size: u64,
+    modified: Option<SystemTime>,
+}
+
+impl FileId {
+    fn of(metadata: &std::fs::Metadata) -> Self {
+        #[cfg(unix)]
+        let (device, inode) = {
+            use std::os::unix::fs::MetadataExt;
+            (metadata.dev(), metadata.ino())
+        };
+        #[cfg(not(unix))]
+        let (device, inode) = (0, 0);
+
+        Self {
+            device,
+            inode,
+            size: metadata.len(),
+            modified: metadata.modified().ok(),
+        }
+    }
+}
+
+/// Maps ids and data keys to files under the root, remembering which paths were checked to
+/// lie inside it: a path is checked again (links resolved) whenever the file it reaches
+/// changes, so the check costs one `stat` per request instead of a walk of the whole path.
+#[derive(Debug)]
+pub struct Resolver {
+    root: PathBuf,
     follow_symlinks: bool,
-) -> Result<Located, Error> {
-    validate(id)?;
+    checked: quick_cache::sync::Cache<PathBuf, (FileId, bool)>,
+}
 
-    let data = format!("{id}.{}", format.extension());
-    let (data_size, data_time) = inside(root, &data, follow_symlinks).map_err(|_| not_found(id))?;
-
-    for extension in index_extensions(format) {
-        let index = format!("{data}.{extension}");
-        if let Ok((index_size, index_time)) = inside(root, &index, follow_symlinks) {
-            return Ok(Located {
-                data,
-                index,
-                format,
-                identity: (data_size, data_time, index_size, index_time),
-            });
+impl Resolver {
+    /// A resolver for the canonical `root`.
+    pub fn new(root: PathBuf, follow_symlinks: bool) -> Self {
+        Self {
+            root,
+            follow_symlinks,
+            checked: quick_cache::sync::Cache::new(4096),
         }
     }
 
-    Err(Error::NotFound {
-        what: format!("index of {format} for that id"),
-    })
-}
-
-/// The key of a data URL's file, if it is a data file a ticket can reference.
-pub fn data_file(root: &Path, key: &str, follow_symlinks: bool) -> Result<(String, u64), Error> {
-    validate(key)?;
-
-    let is_data = [Format::Bam, Format::Cram, Format::Vcf, Format::Bcf]
-        .iter()
-        .any(|f| key.ends_with(&format!(".{}", f.extension())));
-
-    if !is_data {
-        return Err(not_found(key));
+    /// The canonical data root.
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 
-    let (size, _) = inside(root, key, follow_symlinks).map_err(|_| not_found(key))?;
-    Ok((key.to_owned(), size))
-}
+    /// The files behind `id` in `format`.
+    pub fn locate(&self, id: &str, format: Format) -> Result<Located, Error> {
+        validate(id)?;
 
-/// The size and modification time of the regular file `key` under `root`, which must be
-/// inside the root once symbolic links are resolved (unless `follow_symlinks`).
-fn inside(root: &Path, key: &str, follow_symlinks: bool) -> io::Result<(u64, Option<SystemTime>)> {
-    let path = root.join(key);
-    let real = path.canonicalize()?;
+        let data = format!("{id}.{}", format.extension());
+        let data_id = self.inside(&data).map_err(|_| not_found(id))?;
 
-    if !follow_symlinks && !real.starts_with(root) {
-        return Err(io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            "outside the data root",
-        ));
+        for extension in index_extensions(format) {
+            let index = format!("{data}.{extension}");
+            if let Ok(index_id) = self.inside(&index) {
+                return Ok(Located {
+                    data,
+                    index,
+                    format,
+                    identity: (
+                        data_id.size,
+                        data_id.modified,
+                        index_id.size,
+                        index_id.modified,
+                    ),
+                });
+            }
+        }
+
+        Err(Error::NotFound {
+            what: format!("index of {format} for that id"),
+        })
     }
 
-    let metadata = real.metadata()?;
-    if !metadata.is_file() {
-        return Err(io::Error::new(io::ErrorKind::NotFound, "not a file"));
+    /// The key and size of a data URL's file, if it is a data file a ticket can reference.
+    pub fn data_file(&self, key: &str) -> Result<(String, u64), Error> {
+        validate(key)?;
+
+        let is_data = [Format::Bam, Format::Cram, Format::Vcf, Format::Bcf]
+            .iter()
+            .any(|f| key.ends_with(&format!(".{}", f.extension())));
+
+        if !is_data {
+            return Err(not_found(key));
+        }
+
+        let id = self.inside(key).map_err(|_| not_found(key))?;
+        Ok((key.to_owned(), id.size))
     }
 
-    Ok((metadata.len(), metadata.modified().ok()))
+    /// The identity of the regular file `key` under the root, which must lie inside the root
+    /// once symbolic links are resolved (unless links out of it are allowed).
+    fn inside(&self, key: &str) -> io::Result<FileId> {
+        let path = self.root.join(key);
+        let metadata = path.metadata()?;
+
+        if !metadata.is_file() {
+            return Err(io::Error::new(io::ErrorKind::NotFound, "not a file"));
+        }
+
+        let id = FileId::of(&metadata);
+        let ok = match self.checked.get(&path) {
+            Some((seen, ok)) if seen == id => ok,
+            _ => {
+                let ok = self.follow_symlinks || path.canonicalize()?.starts_with(&self.root);
+                self.checked.insert(path, (id, ok));
+                ok
+            }
+        };
+
+        if ok {
+            Ok(id)
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "outside the data root",
+            ))
+        }
+    }
 }
 
 /// The data root, canonical, so that containment checks compare like with like.
@@ -166,10 +229,22 @@ mod tests {
         std::os::unix::fs::symlink(outside.join("s.bam"), root.join("s.bam")).unwrap();
         std::os::unix::fs::symlink(outside.join("s.bam.bai"), root.join("s.bam.bai")).unwrap();
         let root = canonical_root(&root).unwrap();
+        let strict = Resolver::new(root.clone(), false);
+        let lenient = Resolver::new(root.clone(), true);
 
-        assert!(locate(&root, "s", Format::Bam, false).is_err());
-        assert!(locate(&root, "s", Format::Bam, true).is_ok());
-        assert!(data_file(&root, "s.bam", false).is_err());
+        assert!(strict.locate("s", Format::Bam).is_err());
+        assert!(
+            strict.locate("s", Format::Bam).is_err(),
+            "the cached answer holds"
+        );
+        assert!(lenient.locate("s", Format::Bam).is_ok());
+        assert!(strict.data_file("s.bam").is_err());
+
+        // Re-pointing the link at a file inside the root is noticed.
+        std::fs::write(root.join("in.bam"), b"y").unwrap();
+        std::fs::remove_file(root.join("s.bam")).unwrap();
+        std::os::unix::fs::symlink(root.join("in.bam"), root.join("s.bam")).unwrap();
+        assert!(strict.data_file("s.bam").is_ok());
         std::fs::remove_dir_all(&base).unwrap();
     }
 }

@@ -5,7 +5,10 @@ use std::{path::PathBuf, sync::Arc};
 use htsget_core::{Error, LocalStorage, facts::FileFacts, load};
 use quick_cache::sync::Cache;
 
-use crate::{config::Config, ids::Located};
+use crate::{
+    config::Config,
+    ids::{Located, Resolver},
+};
 
 /// Shared server state.
 #[derive(Debug)]
@@ -14,6 +17,8 @@ pub struct State {
     pub config: Config,
     /// The canonical data root.
     pub root: PathBuf,
+    /// Ids and data keys to files, with path safety.
+    pub resolver: Resolver,
     /// Storage over the data root.
     pub storage: Arc<LocalStorage>,
     /// The base of data URLs in tickets, without a trailing slash.
@@ -28,6 +33,7 @@ impl State {
         let cache = Cache::new(config.cache_entries);
         Self {
             storage: Arc::new(LocalStorage::new(&root)),
+            resolver: Resolver::new(root.clone(), config.follow_symlinks),
             config,
             root,
             public_url: public_url.trim_end_matches('/').to_owned(),

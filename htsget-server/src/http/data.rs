@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use htsget_core::{BgzfSpan, ByteRange, Source, load};
 
 use super::{Body, Response, empty, error::ApiError};
-use crate::{ids, range::parse_range, state::State};
+use crate::{range::parse_range, state::State};
 
 /// The size of each read and each body frame.
 const CHUNK: usize = 256 << 10;
@@ -35,7 +35,7 @@ pub(crate) async fn handle(
         _ => return Err(ApiError::MethodNotAllowed("GET, HEAD, OPTIONS")),
     };
 
-    let (key, size) = ids::data_file(&state.root, key, state.config.follow_symlinks)?;
+    let (key, size) = state.resolver.data_file(key)?;
 
     if let Some(span) = span_param(request.uri().query())? {
         return serve_span(state, key, span, head).await;

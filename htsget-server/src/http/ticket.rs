@@ -13,7 +13,7 @@ use hyper::{
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 use super::{Response, error::ApiError, full};
-use crate::{ids, state::State};
+use crate::state::State;
 
 /// The media type of tickets.
 pub(crate) const TICKET_TYPE: &str = "application/vnd.ga4gh.htsget.v1.3.0+json; charset=utf-8";
@@ -96,12 +96,7 @@ pub(crate) async fn handle(
         _ => return Err(ApiError::MethodNotAllowed("GET, POST, OPTIONS")),
     };
 
-    let located = ids::locate(
-        &state.root,
-        id,
-        query.format(),
-        state.config.follow_symlinks,
-    )?;
+    let located = state.resolver.locate(id, query.format())?;
     let facts = state.facts(&located).await?;
     // No I/O: blocks cut inside are re-encoded when their URL is fetched.
     let plan = resolve(&query, &facts)?.layout_deferred();
