@@ -72,6 +72,11 @@ fn bench_format(c: &mut Criterion, dir: &Path, format: Format, data: &str, index
         let kind = index.rsplit('.').next().unwrap();
 
         group.bench_function(
+            format!("open and read {kind} ({} bytes)", bytes.len()),
+            |b| b.iter(|| black_box(storage.read_all(index).unwrap())),
+        );
+
+        group.bench_function(
             format!("read and parse {kind} ({} bytes)", bytes.len()),
             |b| b.iter(|| load::facts(&storage, format, data, index).unwrap()),
         );
