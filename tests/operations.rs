@@ -93,3 +93,35 @@ fn dropped_streams_release_file_handles() {
         open_fds()
     );
 }
+
+#[test]
+fn replaced_files_are_never_answered_from_a_stale_index() {
+    let Some(data) = crate::common::data_dir() else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let place = |name: &str| {
+        // Write beside and rename over, as an operator replacing a file would.
+        for extension in ["bam", "bam.bai"] {
+            let staged = root.path().join(format!("staged.{extension}"));
+            std::fs::copy(data.join(format!("bam/{name}.{extension}")), &staged).unwrap();
+            std::fs::rename(&staged, root.path().join(format!("x.{extension}"))).unwrap();
+        }
+    };
+
+    place("htsnexus_test_NA12878");
+    let server = TestServer::start(Some(root.path()), |_| {});
+    let ask = |reference: &str| {
+        crate::server::get(server.addr, &format!("/reads/x?referenceName={reference}")).status
+    };
+    assert_eq!(ask("11"), 200);
+    assert_eq!(ask("CHROMOSOME_I"), 404);
+
+    place("index_level0");
+    assert_eq!(
+        ask("CHROMOSOME_I"),
+        200,
+        "the new file's references are served"
+    );
+    assert_eq!(ask("11"), 404, "the old file's index is not used");
+}

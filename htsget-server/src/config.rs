@@ -86,9 +86,9 @@ pub struct Cli {
     #[arg(long, value_name = "N", env = "HTSGET_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
 
-    /// How many files' parsed indexes and headers to keep in memory [default: 256].
-    #[arg(long, value_name = "N", env = "HTSGET_CACHE_ENTRIES")]
-    pub cache_entries: Option<usize>,
+    /// Memory for parsed indexes and headers kept between requests, in MiB [default: 512].
+    #[arg(long, value_name = "MIB", env = "HTSGET_CACHE_MB")]
+    pub cache_mb: Option<u64>,
 
     /// Serve files reached through symbolic links that lead outside the data root.
     #[arg(long, env = "HTSGET_FOLLOW_SYMLINKS")]
@@ -108,7 +108,7 @@ struct FileConfig {
     max_header_bytes: Option<usize>,
     header_timeout: Option<u64>,
     max_connections: Option<usize>,
-    cache_entries: Option<usize>,
+    cache_mb: Option<u64>,
     follow_symlinks: Option<bool>,
     service: Option<ServiceConfig>,
 }
@@ -165,8 +165,8 @@ pub struct Config {
     pub header_timeout: Duration,
     /// The most connections served at once.
     pub max_connections: usize,
-    /// How many files' facts to cache.
-    pub cache_entries: usize,
+    /// Memory for cached facts (parsed indexes and headers), in MiB.
+    pub cache_mb: u64,
     /// Whether symbolic links may lead outside the data root.
     pub follow_symlinks: bool,
     /// What service-info says.
@@ -185,7 +185,7 @@ impl Default for Config {
             max_header_bytes: 64 << 10,
             header_timeout: Duration::from_secs(10),
             max_connections: 1024,
-            cache_entries: 256,
+            cache_mb: 512,
             follow_symlinks: false,
             service: ServiceConfig::default(),
         }
@@ -238,10 +238,7 @@ impl Config {
                 .max_connections
                 .or(file.max_connections)
                 .unwrap_or(defaults.max_connections),
-            cache_entries: cli
-                .cache_entries
-                .or(file.cache_entries)
-                .unwrap_or(defaults.cache_entries),
+            cache_mb: cli.cache_mb.or(file.cache_mb).unwrap_or(defaults.cache_mb),
             follow_symlinks: cli.follow_symlinks || file.follow_symlinks.unwrap_or(false),
             service: file.service.unwrap_or_default(),
         };
@@ -254,10 +251,8 @@ impl Config {
             )));
         }
 
-        if config.cache_entries == 0 {
-            return Err(ConfigError::Invalid(
-                "cache-entries must be at least 1".into(),
-            ));
+        if config.cache_mb == 0 {
+            return Err(ConfigError::Invalid("cache-mb must be at least 1".into()));
         }
 
         Ok(config)

@@ -26,8 +26,8 @@ pub struct Located {
     pub index: String,
     /// The format.
     pub format: Format,
-    /// Size and modification time of the data and index files.
-    pub identity: (u64, Option<SystemTime>, u64, Option<SystemTime>),
+    /// The identities of the data and index files.
+    pub identity: (FileId, FileId),
 }
 
 /// Index extensions to try, in order, for each format.
@@ -58,9 +58,10 @@ fn not_found(id: &str) -> Error {
     }
 }
 
-/// A file's identity: what changes when the file is replaced or a link is re-pointed.
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-struct FileId {
+/// A file's identity: device, inode, size and modification time — what changes when the file
+/// is replaced or a link is re-pointed.
+#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
+pub struct FileId {
     device: u64,
     inode: u64,
     size: u64,
@@ -68,6 +69,11 @@ struct FileId {
 }
 
 impl FileId {
+    /// The file's size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
     fn of(metadata: &std::fs::Metadata) -> Self {
         #[cfg(unix)]
         let (device, inode) = {
@@ -125,12 +131,7 @@ impl Resolver {
                     data,
                     index,
                     format,
-                    identity: (
-                        data_id.size,
-                        data_id.modified,
-                        index_id.size,
-                        index_id.modified,
-                    ),
+                    identity: (data_id, index_id),
                 });
             }
         }

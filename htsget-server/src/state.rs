@@ -23,14 +23,26 @@ pub struct State {
     pub storage: Arc<LocalStorage>,
     /// The base of data URLs in tickets, without a trailing slash.
     pub public_url: String,
-    cache: Cache<Located, Arc<FileFacts>>,
+    cache: Cache<Located, Arc<FileFacts>, FactsWeighter>,
+}
+
+/// Weighs cached facts by an estimate of their memory: parsed indexes take a few times their
+/// file's size; headers and the rest a fixed allowance.
+#[derive(Clone, Debug)]
+struct FactsWeighter;
+
+impl quick_cache::Weighter<Located, Arc<FileFacts>> for FactsWeighter {
+    fn weight(&self, located: &Located, _: &Arc<FileFacts>) -> u64 {
+        located.identity.1.size().saturating_mul(4) + (64 << 10)
+    }
 }
 
 impl State {
     /// State for `config`, serving files under `root` (canonical) with tickets pointing at
     /// `public_url`.
     pub fn new(config: Config, root: PathBuf, public_url: String) -> Self {
-        let cache = Cache::new(config.cache_entries);
+        let capacity = config.cache_mb.saturating_mul(1 << 20);
+        let cache = Cache::with_weighter(1024, capacity, FactsWeighter);
         Self {
             storage: Arc::new(LocalStorage::new(&root)),
             resolver: Resolver::new(root.clone(), config.follow_symlinks),
