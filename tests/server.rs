@@ -153,7 +153,8 @@ pub(crate) fn get(addr: SocketAddr, target: &str) -> Reply {
     request(addr, "GET", target, &[], b"")
 }
 
-fn parse_reply(raw: &[u8], head_only: bool) -> Reply {
+/// Parses a raw response: status, headers, and the body (dechunked; empty for `HEAD`).
+pub(crate) fn parse_reply(raw: &[u8], head_only: bool) -> Reply {
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")

@@ -6,6 +6,7 @@ mod conformance;
 mod cram_properties;
 mod demo;
 mod ground_truth;
+mod hostile;
 mod operations;
 mod properties;
 mod server;

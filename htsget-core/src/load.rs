@@ -6,6 +6,8 @@ mod index;
 
 use std::io;
 
+use noodles::bgzf;
+
 use crate::{
     BgzfSpan, Error, Format, Plan, Source,
     facts::{BgzfFacts, CramFacts, FileFacts, Layout, References},
@@ -60,6 +62,7 @@ where
                     0
                 };
 
+            check_bgzf_index(format, &index, header.references.len(), header.end, size)?;
             let layout = BgzfFacts::new(index, header.end, data_end);
             Ok(FileFacts::new(
                 format,
@@ -86,6 +89,7 @@ where
                 } else {
                     0
                 };
+            check_crai(&index, references.len(), data_end)?;
             let header_end = index
                 .iter()
                 .map(|record| record.offset())
@@ -102,6 +106,83 @@ where
             ))
         }
     }
+}
+
+/// Refuses an index that does not fit its data file: one pointing past the end of the records
+/// (a truncated file, or an index of another file), or, for BAM and BCF, one made for a
+/// different reference list. Serving either would silently lose or corrupt records.
+fn check_bgzf_index(
+    format: Format,
+    index: &crate::facts::BinningIndex,
+    references: usize,
+    header_end: bgzf::VirtualPosition,
+    size: u64,
+) -> Result<(), Error> {
+    let mismatch = |message: String| {
+        Err(invalid(
+            io::Error::new(io::ErrorKind::InvalidData, message),
+            "index",
+        ))
+    };
+
+    if let Some(end) = index.placed_end() {
+        // Indexers may count the EOF block into the last chunk, so the file size is the bound.
+        // Indexers may count the EOF block into the last chunk, so the file size is the bound.
+        let past = end.compressed() > size || (end.compressed() == size && end.uncompressed() > 0);
+        if past {
+            return mismatch("the data file is shorter than its index says (truncated, or the index of another file)".into());
+        }
+        if end < header_end {
+            return mismatch(
+                "the index points into the header (the index of another file?)".into(),
+            );
+        }
+    }
+
+    let counts_differ = match format {
+        Format::Bam => index.reference_count() != references,
+        Format::Bcf => index.reference_count() > references,
+        _ => false,
+    };
+
+    if counts_differ {
+        return mismatch(format!(
+            "the index has {} references, the header {references} (the index of another file?)",
+            index.reference_count()
+        ));
+    }
+
+    Ok(())
+}
+
+/// Refuses a CRAI whose containers lie past the end of the data or whose reference ids the
+/// header does not have.
+fn check_crai(
+    index: &noodles::cram::crai::Index,
+    references: usize,
+    data_end: u64,
+) -> Result<(), Error> {
+    for record in index {
+        let end = record
+            .offset()
+            .saturating_add(record.landmark())
+            .saturating_add(record.slice_length());
+        let bad_reference = record
+            .reference_sequence_id()
+            .is_some_and(|id| id >= references);
+
+        if end > data_end || bad_reference {
+            return Err(invalid(
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "the index does not fit the data file (truncated, or the index of another file)",
+                ),
+                "index",
+            ));
+        }
+    }
+
+    Ok(())
 }
 
 /// Reads the boundary blocks of `selection` from `data` and lays out the plan.

@@ -53,9 +53,12 @@ pub(crate) async fn serve(
     } else if method == Method::OPTIONS {
         cors::preflight(request.headers())
     } else {
-        route(&state, request)
-            .await
-            .unwrap_or_else(ApiError::into_response)
+        route(&state, request).await.unwrap_or_else(|error| {
+            if error.is_server_error() {
+                tracing::error!(%method, path = %path, %error, "request failed");
+            }
+            error.into_response()
+        })
     };
 
     cors::apply(&mut response, origin.as_ref());

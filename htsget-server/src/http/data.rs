@@ -99,7 +99,11 @@ async fn serve_span(
             .map_err(|e| htsget_core::Error::Io {
                 what: "blocking task",
                 source: io::Error::other(e),
-            })??
+            })?
+            // Spans come from clients: one that does not fit the file's blocks is bad input.
+            .map_err(|_| {
+                htsget_core::Error::invalid_input("the span does not fit this file's blocks")
+            })?
     };
 
     let len: u64 = pieces

@@ -26,6 +26,11 @@ pub(crate) enum ApiError {
 }
 
 impl ApiError {
+    /// Whether this is the server's fault (a 5xx), worth an error in the log.
+    pub(crate) fn is_server_error(&self) -> bool {
+        matches!(self, Self::Htsget(e) if e.kind() == ErrorKind::InternalServerError)
+    }
+
     /// The htsget error response: `{"htsget":{"error":NAME,"message":TEXT}}` with its status.
     pub(crate) fn into_response(self) -> Response {
         let (status, name) = match &self {
@@ -44,10 +49,6 @@ impl ApiError {
             ),
             Self::UriTooLong(_) => (StatusCode::URI_TOO_LONG, ErrorKind::InvalidInput.name()),
         };
-
-        if status.is_server_error() {
-            tracing::error!(error = %self, "internal error");
-        }
 
         let message = match &self {
             // Server-side failures are described by kind only; the details go to the log.
