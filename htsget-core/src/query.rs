@@ -18,6 +18,19 @@ pub use self::{
 
 use crate::{Endpoint, Format};
 
+/// The query parameters htsget defines for GET requests (a POST must carry none of them on its
+/// URL).
+pub const GET_PARAMETERS: [&str; 8] = [
+    "format",
+    "class",
+    "referenceName",
+    "start",
+    "end",
+    "fields",
+    "tags",
+    "notags",
+];
+
 /// Which part of the file a query asks for.
 #[derive(Clone, Copy, Debug, Default, Eq, Hash, PartialEq)]
 pub enum Class {

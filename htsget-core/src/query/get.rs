@@ -580,17 +580,7 @@ mod tests {
 
     #[test]
     fn test_from_get_with_duplicate_params() {
-        let names = [
-            "format",
-            "class",
-            "referenceName",
-            "start",
-            "end",
-            "fields",
-            "tags",
-            "notags",
-        ];
-        for name in names {
+        for name in crate::query::GET_PARAMETERS {
             let e = reads(&[(name, "x"), (name, "x")]).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidInput, "{name}");
             assert!(e.to_string().contains(name), "{e}");

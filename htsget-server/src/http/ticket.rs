@@ -3,7 +3,7 @@
 use std::{collections::BTreeMap, sync::Arc};
 
 use bytes::Bytes;
-use htsget_core::{Endpoint, Error, Query, Ticket, resolve};
+use htsget_core::{Endpoint, Error, Query, Ticket, query::GET_PARAMETERS, resolve};
 use http_body_util::{BodyExt, Limited};
 use hyper::{
     Method, Request,
@@ -17,18 +17,6 @@ use crate::state::State;
 
 /// The media type of tickets.
 pub(crate) const TICKET_TYPE: &str = "application/vnd.ga4gh.htsget.v1.3.0+json; charset=utf-8";
-
-/// GET query parameters that a POST must not carry on its URL.
-const HTSGET_PARAMETERS: [&str; 8] = [
-    "format",
-    "class",
-    "referenceName",
-    "start",
-    "end",
-    "fields",
-    "tags",
-    "notags",
-];
 
 /// Characters escaped in a data URL's path: all but unreserved characters and `/`.
 const PATH: &AsciiSet = &CONTROLS
@@ -74,7 +62,7 @@ pub(crate) async fn handle(
         Method::GET => Query::from_get(endpoint, form_urlencoded::parse(query_string.as_bytes()))?,
         Method::POST => {
             let on_url = form_urlencoded::parse(query_string.as_bytes())
-                .find(|(key, _)| HTSGET_PARAMETERS.contains(&key.as_ref()));
+                .find(|(key, _)| GET_PARAMETERS.contains(&key.as_ref()));
             if let Some((key, _)) = on_url {
                 return Err(Error::invalid_input(format!(
                     "POST requests take their parameters in the body, not {key:?} on the URL"
