@@ -125,3 +125,25 @@ fn replaced_files_are_never_answered_from_a_stale_index() {
     );
     assert_eq!(ask("11"), 404, "the old file's index is not used");
 }
+
+#[test]
+fn clients_that_stop_reading_lose_their_connection() {
+    let root = big_file_root();
+    let server = TestServer::start(Some(root.path()), |config| {
+        config.write_timeout = Duration::from_secs(1);
+        config.max_connections = 1;
+    });
+
+    // Takes the only connection slot and never reads the 32 MiB answer.
+    let stalled = open_stream(&server);
+
+    let started = Instant::now();
+    let reply = crate::server::get(server.addr, "/reads/service-info");
+    assert_eq!(reply.status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the stalled client held the slot for {:?}",
+        started.elapsed()
+    );
+    drop(stalled);
+}

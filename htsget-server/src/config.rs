@@ -82,6 +82,11 @@ pub struct Cli {
     #[arg(long, value_name = "SECONDS", env = "HTSGET_HEADER_TIMEOUT")]
     pub header_timeout: Option<u64>,
 
+    /// Seconds a client may leave a response unread before its connection is closed
+    /// [default: 60].
+    #[arg(long, value_name = "SECONDS", env = "HTSGET_WRITE_TIMEOUT")]
+    pub write_timeout: Option<u64>,
+
     /// The most connections served at once; more wait to be accepted [default: 1024].
     #[arg(long, value_name = "N", env = "HTSGET_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
@@ -107,6 +112,7 @@ struct FileConfig {
     max_url_bytes: Option<usize>,
     max_header_bytes: Option<usize>,
     header_timeout: Option<u64>,
+    write_timeout: Option<u64>,
     max_connections: Option<usize>,
     cache_mb: Option<u64>,
     follow_symlinks: Option<bool>,
@@ -163,6 +169,8 @@ pub struct Config {
     pub max_header_bytes: usize,
     /// How long a client may take to send headers, or stay idle between requests.
     pub header_timeout: Duration,
+    /// How long a response may go unread before the connection is closed.
+    pub write_timeout: Duration,
     /// The most connections served at once.
     pub max_connections: usize,
     /// Memory for cached facts (parsed indexes and headers), in MiB.
@@ -184,6 +192,7 @@ impl Default for Config {
             max_url_bytes: 8 << 10,
             max_header_bytes: 64 << 10,
             header_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(60),
             max_connections: 1024,
             cache_mb: 512,
             follow_symlinks: false,
@@ -234,6 +243,10 @@ impl Config {
                 .header_timeout
                 .or(file.header_timeout)
                 .map_or(defaults.header_timeout, Duration::from_secs),
+            write_timeout: cli
+                .write_timeout
+                .or(file.write_timeout)
+                .map_or(defaults.write_timeout, Duration::from_secs),
             max_connections: cli
                 .max_connections
                 .or(file.max_connections)
@@ -251,8 +264,22 @@ impl Config {
             )));
         }
 
-        if config.cache_mb == 0 {
-            return Err(ConfigError::Invalid("cache-mb must be at least 1".into()));
+        if config.cache_mb == 0 || config.max_connections == 0 || config.max_regions == 0 {
+            return Err(ConfigError::Invalid(
+                "cache-mb, max-connections and max-regions must be at least 1".into(),
+            ));
+        }
+
+        if config.max_header_bytes < 8192 {
+            return Err(ConfigError::Invalid(
+                "max-header-bytes must be at least 8192".into(),
+            ));
+        }
+
+        if config.header_timeout.is_zero() || config.write_timeout.is_zero() {
+            return Err(ConfigError::Invalid(
+                "header-timeout and write-timeout must be at least 1 second".into(),
+            ));
         }
 
         Ok(config)
@@ -307,6 +334,20 @@ mod tests {
             Err(ConfigError::Parse { .. })
         ));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn test_from_cli_with_out_of_range_limits() {
+        for flags in [
+            ["--max-header-bytes", "100"],
+            ["--header-timeout", "0"],
+            ["--write-timeout", "0"],
+            ["--max-connections", "0"],
+            ["--cache-mb", "0"],
+        ] {
+            let cli = Cli::parse_from(["htsget-server", flags[0], flags[1]]);
+            assert!(Config::from_cli(cli).is_err(), "{flags:?}");
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! ```
 
 pub mod config;
+mod deadline;
 pub mod demo;
 mod http;
 pub mod ids;

@@ -9,7 +9,7 @@ use hyper_util::{
 };
 use tokio::{net::TcpListener, sync::Semaphore};
 
-use crate::{config::Config, demo, http, ids, state::State};
+use crate::{config::Config, deadline::Deadline, demo, http, ids, state::State};
 
 /// Errors starting the server.
 #[derive(Debug, thiserror::Error)]
@@ -140,12 +140,16 @@ impl Server {
                     };
                     let _ = stream.set_nodelay(true);
                     let shared = Arc::clone(&state);
+                    let shared_timeout = state.config.write_timeout;
                     let service = service_fn(move |request| http::serve(Arc::clone(&shared), request));
                     let connection = http1::Builder::new()
                         .timer(TokioTimer::new())
                         .header_read_timeout(state.config.header_timeout)
                         .max_buf_size(state.config.max_header_bytes)
-                        .serve_connection(TokioIo::new(stream), service);
+                        .serve_connection(
+                            TokioIo::new(Deadline::new(stream, shared_timeout)),
+                            service,
+                        );
                     let connection = graceful.watch(connection);
                     tokio::spawn(async move {
                         if let Err(e) = connection.await {

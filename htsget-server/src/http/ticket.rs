@@ -69,7 +69,12 @@ pub(crate) async fn handle(
                 ))
                 .into());
             }
-            let body = read_body(request, state.config.max_post_bytes).await?;
+            let body = tokio::time::timeout(
+                state.config.header_timeout,
+                read_body(request, state.config.max_post_bytes),
+            )
+            .await
+            .map_err(|_| Error::invalid_input("the request body arrived too slowly"))??;
             let query = Query::from_post(endpoint, &body)?;
             let regions = query.regions().map_or(0, <[_]>::len);
             if regions > state.config.max_regions {
