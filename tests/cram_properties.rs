@@ -6,7 +6,8 @@
 //! as the file holds it, and hold every record that overlaps a region, both by the ground truth
 //! known from generation and by noodles' own indexed query.
 //!
-//! The region strategies and [`Window`] are the BAM/VCF properties' own.
+//! The region strategies, [`Window`] and the reads and their records ([`ReadsSpec`]) are the
+//! BAM/VCF properties' own.
 //!
 //! noodles' writer fills a container with 10 240 records and offers no knob for fewer, so each
 //! container is written by a writer of its own and the pieces are concatenated (their container
@@ -16,7 +17,6 @@ use std::{
     collections::{BTreeMap, BTreeSet},
     fs::File,
     io::{self, BufReader, BufWriter, Write},
-    num::NonZero,
     path::{Path, PathBuf},
 };
 
@@ -35,21 +35,7 @@ use noodles::{
     },
     sam::{
         self,
-        alignment::{
-            RecordBuf,
-            io::Write as _,
-            record::{
-                Flags, MappingQuality,
-                cigar::{Op, op::Kind},
-            },
-        },
-        header::record::value::{
-            Map,
-            map::{
-                self, ReferenceSequence,
-                header::{sort_order::COORDINATE, tag::SORT_ORDER},
-            },
-        },
+        alignment::{RecordBuf, io::Write as _, record::Flags},
     },
 };
 use proptest::prelude::*;
@@ -57,84 +43,28 @@ use tempfile::TempDir;
 
 use crate::{
     common,
-    properties::{RegionSpec, Window, config, ordinal, region_spec},
+    properties::{
+        RegionSpec, Window, config,
+        generate::{
+            Placed, ReadSpec, ReadsSpec, Shape, Site, position, read_name, read_spec, reads_spec,
+            sites,
+        },
+        ordinal, region_spec,
+    },
 };
 
 const DATA: &str = "x.cram";
 const INDEX: &str = "x.cram.crai";
 const REFERENCE: &str = "ref.fa";
 
-/// The alignment of a mapped read.
-#[derive(Clone, Debug)]
-enum Shape {
-    /// `nM`.
-    Matched(u32),
-    /// `aM gD bM`: a short read with a longer span.
-    Deleted { left: u32, gap: u32, right: u32 },
-}
-
-impl Shape {
-    fn span(&self) -> u32 {
-        match *self {
-            Self::Matched(len) => len,
-            Self::Deleted { left, gap, right } => left + gap + right,
-        }
-    }
-
-    /// The CIGAR operations, and the read's bases as offsets into the reference from its start.
-    fn cigar(&self) -> (Vec<Op>, Vec<u32>) {
-        match *self {
-            Self::Matched(len) => (vec![Op::new(Kind::Match, len as usize)], (0..len).collect()),
-            Self::Deleted { left, gap, right } => {
-                let ops = vec![
-                    Op::new(Kind::Match, left as usize),
-                    Op::new(Kind::Deletion, gap as usize),
-                    Op::new(Kind::Match, right as usize),
-                ];
-                let bases = (0..left).chain(left + gap..left + gap + right).collect();
-                (ops, bases)
-            }
-        }
-    }
-}
-
+/// Mostly short reads, some short reads with a longer span (`aM gD bM`).
 fn shape() -> impl Strategy<Value = Shape> {
     prop_oneof![
         6 => (20u32..=150).prop_map(Shape::Matched),
-        1 => (10u32..=80, 1u32..=1_500, 10u32..=80)
-            .prop_map(|(left, gap, right)| Shape::Deleted { left, gap, right }),
+        1 => (10u32..=80, 1u32..=1_500, 10u32..=80).prop_map(|(left, gap, right)| {
+            Shape::Gapped { left, gap, right, skip: false }
+        }),
     ]
-}
-
-/// A mapped read; `reference` and `start` are reduced to the file's when it is built.
-#[derive(Clone, Debug)]
-struct ReadSpec {
-    reference: usize,
-    start: u32,
-    shape: Shape,
-    /// A base that differs from the reference, at this offset into the read (modulo).
-    mismatch: Option<u32>,
-    /// Followed by its unmapped mate, placed at the same position.
-    unmapped_mate: bool,
-}
-
-fn read_spec() -> impl Strategy<Value = ReadSpec> {
-    (
-        any::<usize>(),
-        any::<u32>(),
-        shape(),
-        prop::option::weighted(0.3, any::<u32>()),
-        prop::bool::weighted(0.15),
-    )
-        .prop_map(
-            |(reference, start, shape, mismatch, unmapped_mate)| ReadSpec {
-                reference,
-                start,
-                shape,
-                mismatch,
-                unmapped_mate,
-            },
-        )
 }
 
 /// A region of a query: any region, or a few bases at the start or the end of a container's
@@ -173,116 +103,63 @@ fn targets() -> impl Strategy<Value = Vec<Target>> {
 /// A reference FASTA and a CRAM file with its index, as parameters.
 #[derive(Clone, Debug)]
 struct CramSpec {
-    /// Reference lengths, in header order; the one at `empty` (modulo) has no reads.
-    lengths: Vec<u32>,
-    empty: usize,
+    reads: ReadsSpec,
     /// Seeds the reference bases.
     seed: u64,
-    reads: Vec<ReadSpec>,
-    /// How many unplaced unmapped reads end the file.
-    unplaced: usize,
     /// Records in the first containers; the rest go in containers of `rest` records.
     containers: Vec<usize>,
     rest: usize,
 }
 
 fn cram_spec() -> impl Strategy<Value = CramSpec> {
+    let read = read_spec(
+        any::<u32>(),
+        shape(),
+        prop::option::weighted(0.3, any::<u32>()),
+        Just(false),
+    );
+
     (
-        prop::collection::vec(2_000u32..100_000, 4..=5),
-        any::<usize>(),
+        reads_spec(2_000..100_000, read, 0..3_000, 0..40),
         any::<u64>(),
-        prop::collection::vec(read_spec(), 0..3_000),
-        0usize..40,
         prop::collection::vec(1usize..=300, 0..20),
         1usize..=250,
     )
-        .prop_map(
-            |(lengths, empty, seed, reads, unplaced, containers, rest)| CramSpec {
-                lengths,
-                empty,
-                seed,
-                reads,
-                unplaced,
-                containers,
-                rest,
-            },
-        )
-}
-
-/// A record as generated, with where it lies (0-based, half-open) for the ground truth.
-struct Placed {
-    reference: Option<usize>,
-    start: u32,
-    end: u32,
-    record: RecordBuf,
+        .prop_map(|(reads, seed, containers, rest)| CramSpec {
+            reads,
+            seed,
+            containers,
+            rest,
+        })
 }
 
 impl CramSpec {
-    fn names(&self) -> Vec<String> {
-        (0..self.lengths.len()).map(|i| format!("chr{i}")).collect()
-    }
-
-    fn header(&self) -> sam::Header {
-        let sorted = Map::<map::Header>::builder()
-            .insert(SORT_ORDER, COORDINATE)
-            .build()
-            .expect("header line");
-
-        self.names()
-            .into_iter()
-            .zip(&self.lengths)
-            .fold(
-                sam::Header::builder().set_header(sorted),
-                |builder, (name, &len)| {
-                    let len = NonZero::new(len as usize).expect("nonzero length");
-                    builder.add_reference_sequence(name, Map::<ReferenceSequence>::new(len))
-                },
-            )
-            .build()
-    }
-
     /// The reference sequences' bases.
     fn references(&self) -> Vec<Vec<u8>> {
         let mut random = SplitMix(self.seed);
-        self.lengths
+        self.reads
+            .lengths
             .iter()
             .map(|&len| (0..len).map(|_| b"ACGT"[random.below(4)]).collect())
             .collect()
     }
 
-    /// The records in file order: reads sorted by position, each unmapped mate right after its
-    /// read, then the unplaced reads. Names are `r{n}`, `n` the record's place in the file.
+    /// The records in file order (see [`ReadsSpec::records`]), each mapped read's bases taken
+    /// from the reference, with a mismatch where its spec says.
     fn records(&self, references: &[Vec<u8>]) -> Vec<Placed> {
-        let empty = self.empty % self.lengths.len();
-        let with_reads: Vec<usize> = (0..self.lengths.len()).filter(|&i| i != empty).collect();
+        self.reads
+            .records(Flags::empty(), |_, reference, start, shape, read| {
+                let bases = &references[reference][start as usize..];
+                let mut sequence: Vec<u8> =
+                    shape.offsets().iter().map(|&i| bases[i as usize]).collect();
 
-        let mut reads: Vec<(usize, u32, &ReadSpec)> = self
-            .reads
-            .iter()
-            .map(|read| {
-                let reference = with_reads[read.reference % with_reads.len()];
-                let start = read.start % (self.lengths[reference] - read.shape.span() + 1);
-                (reference, start, read)
+                if let Some(at) = read.mismatch {
+                    let at = at as usize % sequence.len();
+                    sequence[at] = substitute(sequence[at]);
+                }
+
+                sequence
             })
-            .collect();
-        reads.sort_by_key(|&(reference, start, _)| (reference, start));
-
-        let mut records = Vec::new();
-
-        for (reference, start, read) in reads {
-            let bases = &references[reference][start as usize..];
-            records.push(mapped(records.len(), reference, start, read, bases));
-
-            if read.unmapped_mate {
-                records.push(unmapped_mate(records.len(), reference, start));
-            }
-        }
-
-        for _ in 0..self.unplaced {
-            records.push(unplaced(records.len()));
-        }
-
-        records
     }
 
     /// The number of records in each container, in file order, for `total` records.
@@ -316,94 +193,9 @@ impl SplitMix {
     }
 }
 
-fn position(n: u32) -> Position {
-    Position::new(n as usize).expect("position")
-}
-
 /// A base other than `base`.
 fn substitute(base: u8) -> u8 {
     if base == b'A' { b'C' } else { b'A' }
-}
-
-/// A mapped read starting at `start`, its bases taken from `reference` (which starts there).
-fn mapped(n: usize, reference_id: usize, start: u32, read: &ReadSpec, reference: &[u8]) -> Placed {
-    let (ops, offsets) = read.shape.cigar();
-    let mut sequence: Vec<u8> = offsets.iter().map(|&i| reference[i as usize]).collect();
-
-    if let Some(at) = read.mismatch {
-        let at = at as usize % sequence.len();
-        sequence[at] = substitute(sequence[at]);
-    }
-
-    let mut builder = RecordBuf::builder()
-        .set_name(format!("r{n}"))
-        .set_reference_sequence_id(reference_id)
-        .set_alignment_start(position(start + 1))
-        .set_mapping_quality(MappingQuality::new(60).expect("mapping quality"))
-        .set_cigar(ops.into())
-        .set_quality_scores(vec![30; sequence.len()].into())
-        .set_sequence(sequence.into());
-
-    if read.unmapped_mate {
-        builder = builder
-            .set_flags(Flags::SEGMENTED | Flags::MATE_UNMAPPED | Flags::FIRST_SEGMENT)
-            .set_mate_reference_sequence_id(reference_id)
-            .set_mate_alignment_start(position(start + 1));
-    }
-
-    Placed {
-        reference: Some(reference_id),
-        start,
-        end: start + read.shape.span(),
-        record: builder.build(),
-    }
-}
-
-/// An unmapped read placed at its mate's position: it covers that one base.
-fn unmapped_mate(n: usize, reference: usize, start: u32) -> Placed {
-    let record = RecordBuf::builder()
-        .set_name(format!("r{n}"))
-        .set_flags(Flags::SEGMENTED | Flags::UNMAPPED | Flags::LAST_SEGMENT)
-        .set_reference_sequence_id(reference)
-        .set_alignment_start(position(start + 1))
-        .set_mate_reference_sequence_id(reference)
-        .set_mate_alignment_start(position(start + 1))
-        .set_sequence(unaligned_bases(n).into())
-        .set_quality_scores(vec![30; 50].into())
-        .build();
-
-    Placed {
-        reference: Some(reference),
-        start,
-        end: start + 1,
-        record,
-    }
-}
-
-fn unplaced(n: usize) -> Placed {
-    let record = RecordBuf::builder()
-        .set_name(format!("r{n}"))
-        .set_flags(Flags::UNMAPPED)
-        .set_sequence(unaligned_bases(n).into())
-        .set_quality_scores(vec![30; 50].into())
-        .build();
-
-    Placed {
-        reference: None,
-        start: 0,
-        end: 0,
-        record,
-    }
-}
-
-fn unaligned_bases(seed: usize) -> Vec<u8> {
-    b"ACGT"
-        .iter()
-        .cycle()
-        .skip(seed % 4)
-        .take(50)
-        .copied()
-        .collect()
 }
 
 /// Writes the reference FASTA (60 bases a line) and its `.fai`.
@@ -526,11 +318,9 @@ fn build_index(path: &Path, records: &[Placed]) -> io::Result<crai::Index> {
 fn spans(records: &[Placed]) -> Vec<(Option<usize>, Option<Position>, usize)> {
     let mut spans: BTreeMap<Option<usize>, (u32, u32)> = BTreeMap::new();
 
-    for placed in records {
-        let span = spans
-            .entry(placed.reference)
-            .or_insert((placed.start, placed.end));
-        *span = (span.0.min(placed.start), span.1.max(placed.end));
+    for (reference, start, end) in records.iter().map(|placed| placed.site) {
+        let span = spans.entry(reference).or_insert((start, end));
+        *span = (span.0.min(start), span.1.max(end));
     }
 
     let (unplaced, placed): (Vec<_>, Vec<_>) = spans
@@ -551,10 +341,7 @@ type Key = (String, u16, Option<usize>, Option<usize>);
 
 fn key(record: &RecordBuf) -> Key {
     (
-        record
-            .name()
-            .map(|name| name.to_string())
-            .unwrap_or_default(),
+        read_name(record.name()),
         record.flags().bits(),
         record.reference_sequence_id(),
         record.alignment_start().map(usize::from),
@@ -568,7 +355,7 @@ struct CramFixture {
     lengths: Vec<u32>,
     repository: fasta::Repository,
     /// Where each record lies, by its place in the file.
-    placed: Vec<(Option<usize>, u32, u32)>,
+    placed: Vec<Site>,
     /// The header and records as noodles reads them back from the whole file.
     header: sam::Header,
     records: Vec<RecordBuf>,
@@ -579,9 +366,9 @@ struct CramFixture {
 impl CramFixture {
     fn new(spec: &CramSpec) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let names = spec.names();
+        let names = spec.reads.names();
         let references = spec.references();
-        let header = spec.header();
+        let header = spec.reads.header();
         let records = spec.records(&references);
         let sizes = spec.container_sizes(records.len());
 
@@ -599,12 +386,9 @@ impl CramFixture {
 
         Self {
             names,
-            lengths: spec.lengths.clone(),
+            lengths: spec.reads.lengths.clone(),
             repository,
-            placed: records
-                .iter()
-                .map(|placed| (placed.reference, placed.start, placed.end))
-                .collect(),
+            placed: sites(&records),
             header,
             records: read_back,
             sizes,
@@ -825,25 +609,29 @@ fn fixed_spec() -> CramSpec {
             reference: i as usize % 3,
             start: i.wrapping_mul(2_654_435_761),
             shape: if i % 7 == 0 {
-                Shape::Deleted {
+                Shape::Gapped {
                     left: 30,
                     gap: 200 + i,
                     right: 40,
+                    skip: false,
                 }
             } else {
                 Shape::Matched(50 + i % 100)
             },
             mismatch: (i % 3 == 0).then_some(i),
             unmapped_mate: i % 5 == 0,
+            flush_after: false,
         })
         .collect();
 
     CramSpec {
-        lengths: vec![30_000, 5_000, 80_000, 12_000],
-        empty: 3,
+        reads: ReadsSpec {
+            lengths: vec![30_000, 5_000, 80_000, 12_000],
+            empty: 3,
+            reads,
+            unplaced: 25,
+        },
         seed: 7,
-        reads,
-        unplaced: 25,
         containers: vec![1, 40, 3, 250],
         rest: 64,
     }

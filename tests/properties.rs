@@ -7,6 +7,7 @@
 //! Strategies generate parameters only; files are built from them deterministically, so a
 //! failing case shrinks to a small file.
 
+pub(crate) mod generate;
 mod reads;
 mod variants;
 

@@ -25,7 +25,9 @@ use tempfile::TempDir;
 
 use super::{
     BlockLayout, Blocked, Extent, RegionSpec, Window, bases, block_layout, check_records,
-    coordinate, csi, csi_depth, cut, max_position, ordinal, query_spec, read_index,
+    coordinate, csi, csi_depth, cut,
+    generate::{Spot, names, site},
+    max_position, ordinal, query_spec, read_index,
 };
 
 /// A variant; `contig` and `start` are reduced to the file's when it is built.
@@ -54,6 +56,12 @@ fn variant_spec() -> impl Strategy<Value = VariantSpec> {
             ref_len,
             flush_after,
         })
+}
+
+impl Spot for VariantSpec {
+    fn spot(&self) -> (usize, u32) {
+        (self.contig, self.start)
+    }
 }
 
 /// A variant file, as parameters.
@@ -101,12 +109,8 @@ struct Placed {
 }
 
 impl VariantsSpec {
-    fn empty(&self) -> usize {
-        self.empty % self.lengths.len()
-    }
-
     fn names(&self) -> Vec<String> {
-        (0..self.lengths.len()).map(|i| format!("chr{i}")).collect()
+        names(self.lengths.len())
     }
 
     fn header(&self) -> vcf::Header {
@@ -127,31 +131,19 @@ impl VariantsSpec {
     /// `v{n}`, `n` the record's place in the file.
     fn records(&self) -> Vec<Placed> {
         let names = self.names();
-        let with_records: Vec<usize> = (0..self.lengths.len())
-            .filter(|&i| i != self.empty())
-            .collect();
-
-        let mut placed: Vec<(usize, u32, u32, bool)> = self
-            .variants
-            .iter()
-            .map(|variant| {
-                let contig = with_records[variant.contig % with_records.len()];
-                let len = self.lengths[contig];
-                let ref_len = variant.ref_len.min(len);
-                let start = variant.start % (len - ref_len + 1);
-                (contig, start, ref_len, variant.flush_after)
-            })
-            .collect();
-        placed.sort_by_key(|&(contig, start, ..)| (contig, start));
+        let placed = site(&self.lengths, self.empty, &self.variants, |variant, len| {
+            let ref_len = variant.ref_len.min(len);
+            (ref_len, ref_len)
+        });
 
         placed
             .into_iter()
             .enumerate()
-            .map(|(n, (contig, start, ref_len, flush_after))| Placed {
+            .map(|(n, (contig, start, ref_len, spec))| Placed {
                 contig,
                 start,
                 end: start + ref_len,
-                flush_after,
+                flush_after: spec.flush_after,
                 record: variant(n, &names[contig], start, ref_len),
             })
             .collect()
@@ -273,33 +265,32 @@ impl Flavour {
         index: &I,
         region: &noodles::core::Region,
     ) -> io::Result<Vec<String>> {
-        let first_id = |record: &dyn vcf::variant::Record| {
-            record.ids().iter().next().unwrap_or_default().to_owned()
-        };
-
         match self {
             Self::Vcf => {
                 let mut reader = File::open(data)
                     .map(bgzf::io::Reader::new)
                     .map(vcf::io::Reader::new)?;
                 let header = reader.read_header()?;
-                reader
-                    .query(&header, index, region)?
-                    .records()
-                    .map(|result| result.map(|record| first_id(&record)))
-                    .collect()
+                first_ids(reader.query(&header, index, region)?.records())
             }
             Self::Bcf => {
                 let mut reader = File::open(data).map(bcf::io::Reader::new)?;
                 let header = reader.read_header()?;
-                reader
-                    .query(&header, index, region)?
-                    .records()
-                    .map(|result| result.map(|record| first_id(&record)))
-                    .collect()
+                first_ids(reader.query(&header, index, region)?.records())
             }
         }
     }
+}
+
+/// The first ID of each record, to the first error.
+fn first_ids<R: vcf::variant::Record>(
+    records: impl Iterator<Item = io::Result<R>>,
+) -> io::Result<Vec<String>> {
+    records
+        .map(|result| {
+            result.map(|record| record.ids().iter().next().unwrap_or_default().to_owned())
+        })
+        .collect()
 }
 
 /// A VCF or BCF writer over a [`Blocked`] file.
