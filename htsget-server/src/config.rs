@@ -53,7 +53,7 @@ pub struct Cli {
     #[arg(long, value_name = "ADDR:PORT", env = "HTSGET_BIND")]
     pub bind: Option<SocketAddr>,
 
-    /// The base of the URLs in tickets [default: http://<bind>].
+    /// The base of the URLs in tickets [default: http://ADDR:PORT of --bind].
     #[arg(long, value_name = "URL", env = "HTSGET_PUBLIC_URL")]
     pub public_url: Option<String>,
 

@@ -111,6 +111,40 @@ mod tests {
         .concat();
         let error = binning(&bai).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        assert!(
+            error.to_string().contains("larger than the index"),
+            "{error}"
+        );
+    }
+
+    /// The `index_plan` fuzz target's third finding: CSI aux data longer than its tabix-style
+    /// header. noodles reads the reference count from the aux bytes after the header, so the
+    /// count check must read the same bytes; here they hold a bin count of 2^28.
+    #[test]
+    fn test_binning_with_csi_aux_longer_than_its_header() {
+        let aux = [
+            &[0; 24][..],                  // format, col_seq, col_beg, col_end, meta, skip
+            &0u32.to_le_bytes(),           // l_nm
+            &1u32.to_le_bytes(),           // read as n_ref
+            &0x1000_0000u32.to_le_bytes(), // read as n_bin
+        ]
+        .concat();
+        let csi = [
+            &b"CSI\x01"[..],
+            &14u32.to_le_bytes(), // min_shift
+            &5u32.to_le_bytes(),  // depth
+            &(aux.len() as u32).to_le_bytes(),
+            &aux,
+            &0u32.to_le_bytes(),
+        ]
+        .concat();
+        let bgzf = crate::resolve::encode(&csi).unwrap();
+        let error = binning(&bgzf).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        assert!(
+            error.to_string().contains("larger than the index"),
+            "{error}"
+        );
     }
 
     /// The `index_plan` fuzz target's second finding: a BAI bin id past the last bin of its

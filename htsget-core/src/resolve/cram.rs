@@ -68,8 +68,9 @@ fn overlaps(record: &noodles::cram::crai::Record, interval: &Interval) -> bool {
     };
 
     // 0-based half-open span of the slice's alignments; a zero span still covers its start.
+    // CRAI text may claim any start and span: cap the end rather than overflow.
     let slice_start = usize::from(start) as u64 - 1;
-    let slice_end = slice_start + (record.alignment_span() as u64).max(1);
+    let slice_end = slice_start.saturating_add((record.alignment_span() as u64).max(1));
 
     let query_start = interval.start().map_or(0, u64::from);
     let query_end = interval.end().map_or(u64::MAX, u64::from);
@@ -93,4 +94,23 @@ fn merge(mut ranges: Vec<ByteRange>) -> Vec<ByteRange> {
     }
 
     merged
+}
+
+#[cfg(test)]
+mod tests {
+    use noodles::{core::Position, cram::crai::Record};
+
+    use super::*;
+
+    /// A CRAI line may claim any start and span (both parsed as `usize`): their sum must not
+    /// overflow.
+    #[test]
+    fn test_overlaps_with_span_past_the_largest_position() {
+        let start = Position::new(usize::MAX);
+        let record = Record::new(Some(0), start, usize::MAX, 0, 0, 0);
+        let all = Interval::default();
+        assert!(overlaps(&record, &all));
+        let before = Interval::new(Some(0), Some(1000)).unwrap();
+        assert!(!overlaps(&record, &before));
+    }
 }

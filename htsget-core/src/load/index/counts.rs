@@ -44,7 +44,7 @@ pub(super) fn check_csi(bytes: &[u8]) -> io::Result<()> {
     let mut cursor = Cursor::new(bytes);
     cursor.skip(4 + 4 + 4)?; // magic, min_shift, depth
     let aux = cursor.u32()?;
-    cursor.skip_up_to(aux);
+    cursor.skip_csi_header(aux);
     let references = cursor.count(MIN_CSI_REFERENCE)?;
     (0..references).try_for_each(|_| cursor.csi_reference())
 }
@@ -80,6 +80,27 @@ impl<'a> Cursor<'a> {
     fn skip_up_to(&mut self, len: u32) {
         let len = usize::try_from(len).map_or(self.rest.len(), |len| len.min(self.rest.len()));
         self.rest = &self.rest[len..];
+    }
+
+    /// Skips what noodles reads of the CSI aux data: a tabix-style header (the fields up to the
+    /// name table's length, then the name table), and no further. noodles leaves any aux bytes
+    /// after that header unread and reads the reference count from them, so this walk must
+    /// too (found by the `index_plan` fuzz target; the aux data of htslib's indexes is exactly
+    /// the header).
+    fn skip_csi_header(&mut self, aux: u32) {
+        if aux == 0 {
+            return;
+        }
+        let aux = usize::try_from(aux).unwrap_or(usize::MAX);
+        let header = self
+            .rest
+            .get(TBI_HEADER_FIELDS..TBI_HEADER_FIELDS + 4)
+            .and_then(|len| len.try_into().ok())
+            .map_or(usize::MAX, |len| {
+                let names = usize::try_from(u32::from_le_bytes(len)).unwrap_or(usize::MAX);
+                (TBI_HEADER_FIELDS + 4).saturating_add(names)
+            });
+        self.skip_up_to(u32::try_from(aux.min(header)).unwrap_or(u32::MAX));
     }
 
     fn u32(&mut self) -> io::Result<u32> {
@@ -185,6 +206,30 @@ mod tests {
         assert!(check_csi(&csi(1, 0)).is_ok());
         assert!(check_csi(&csi(2, 0)).is_err());
         assert!(check_csi(&csi(1, u32::MAX)).is_err());
+    }
+
+    #[test]
+    fn test_check_csi_with_aux_longer_than_its_header() {
+        // 28 bytes of tabix-style header with an empty name table, then 8 more aux bytes that
+        // noodles reads as the reference and bin counts.
+        let aux = [
+            &[0; TBI_HEADER_FIELDS][..],
+            &0u32.to_le_bytes(),
+            &1u32.to_le_bytes(),
+            &0x1000_0000u32.to_le_bytes(),
+        ]
+        .concat();
+        let csi = [
+            &b"CSI\x01"[..],
+            &14u32.to_le_bytes(),
+            &5u32.to_le_bytes(),
+            &(aux.len() as u32).to_le_bytes(),
+            &aux,
+            &0u32.to_le_bytes(), // n_ref after the aux data, which noodles never reads
+        ]
+        .concat();
+        let error = check_csi(&csi).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
     }
 
     #[test]

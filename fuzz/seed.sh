@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Seeds fuzz/corpus/<target>/ (gitignored). index_plan gets the .bai/.csi/.tbi/.crai files of
+# the shared test data ($HTSGET_TEST_DATA, or ../shared/data beside the checkout) and the demo
+# dataset's own indexes (which match the data files the target uses), each behind its
+# selector byte and a zero query-length byte; the other targets get a few hand-written inputs.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+data=${HTSGET_TEST_DATA:-../../shared/data}
+corpus=corpus
+
+# The selector byte of a data format (see FORMATS in src/lib.rs); add 4 for "compress the
+# index bytes" (COMPRESS).
+selector() {
+  case "$1" in
+    bam) echo 0 ;;
+    vcf) echo 1 ;;
+    bcf) echo 2 ;;
+    cram) echo 3 ;;
+  esac
+}
+
+# The data format an index belongs to, from its directory (shared data) or its name (demo).
+format_of() {
+  case "$1" in
+    */bam/* | *.bam.*) echo bam ;;
+    */vcf/* | *.vcf.gz.*) echo vcf ;;
+    */bcf/* | *.bcf.*) echo bcf ;;
+    */cram/* | *.cram.*) echo cram ;;
+  esac
+}
+
+# seed TARGET NAME BYTES...: writes the concatenated printf-formatted BYTES as one seed.
+seed() {
+  local target=$1 name=$2
+  shift 2
+  mkdir -p "$corpus/$target"
+  printf '%b' "$@" >"$corpus/$target/$name"
+}
+
+# index_seed NAME SELECTOR INDEX [QUERIES]: selector byte, query length byte, index, queries.
+index_seed() {
+  local name=$1 selector=$2 index=$3 queries=${4:-}
+  local len
+  len=$(printf '%b' "$queries" | wc -c)
+  {
+    printf "\\x$(printf %02x "$selector")\\x$(printf %02x "$len")"
+    cat "$index"
+    printf '%b' "$queries"
+  } >"$corpus/index_plan/$name"
+}
+
+# add_index FILE [QUERIES]: the index as it is, and (if gzip-compressed) decompressed behind
+# the COMPRESS bit, so that the fuzzer can mutate its contents.
+add_index() {
+  local file=$1 queries=${2:-} name format selector
+  name=$(basename "$file")${2:+-queries}
+  format=$(format_of "$file")
+  [ -n "$format" ] || return 0
+  selector=$(selector "$format")
+  index_seed "$name" "$selector" "$file" "$queries"
+  if [ "$(head -c 2 "$file" | od -An -tx1 | tr -d ' ')" = 1f8b ]; then
+    local plain
+    plain=$(mktemp)
+    gzip -dc <"$file" >"$plain" 2>/dev/null || true
+    index_seed "$name-plain" $((selector + 4)) "$plain" "$queries"
+    rm -f "$plain"
+  fi
+}
+
+# Three drawn queries (see `queries` in src/lib.rs): the first reference from 1000 to 5000, the
+# second from 30000 on, the first up to 200 (pick, flags, start and end as u32 LE).
+DEMO_QUERIES='\x00\x03\xe8\x03\x00\x00\x88\x13\x00\x00'\
+'\x01\x01\x30\x75\x00\x00\x00\x00\x00\x00'\
+'\x00\x02\x00\x00\x00\x00\xc8\x00\x00\x00'
+
+seed_index_plan() {
+  mkdir -p "$corpus/index_plan"
+  local found=0
+  if [ -d "$data" ]; then
+    while IFS= read -r index; do
+      add_index "$index"
+      found=$((found + 1))
+    done < <(find "$data" -type f \( -name '*.bai' -o -name '*.csi' -o -name '*.tbi' -o -name '*.crai' \))
+  else
+    echo "seed.sh: no test data at $data; index_plan gets the demo indexes only" >&2
+  fi
+
+  local demo
+  demo=$(mktemp -d)
+  cargo run --quiet --example demo_indexes -- "$demo"
+  for index in "$demo"/*; do
+    add_index "$index"
+    add_index "$index" "$DEMO_QUERIES"
+  done
+  rm -rf "$demo"
+  echo "index_plan: $found shared indexes + 4 demo indexes (as they are, and decompressed)"
+}
+
+seed_queries() {
+  # query_get: first byte even = reads, odd = variants; then the query string.
+  seed query_get reads '\x00format=BAM&referenceName=chr1&start=0&end=1000'
+  seed query_get unplaced '\x00referenceName=*&class=body'
+  seed query_get header '\x00class=header&format=CRAM'
+  seed query_get fields '\x00fields=QNAME,FLAG,SEQ&tags=NM&notags=MD&referenceName=1&start=5'
+  seed query_get variants '\x01format=VCF&referenceName=chr20&start=100&end=200'
+  seed query_get encoded '\x01referenceName=chr%3A1&format=bcf&end=4294967295'
+
+  # query_post: the same endpoint byte, then the JSON body.
+  seed query_post regions '\x00{"format":"BAM","regions":[{"referenceName":"chr1","start":0,"end":10},{"referenceName":"*"}]}'
+  seed query_post fields '\x00{"fields":["QNAME","SEQ"],"tags":["NM"],"notags":["MD"],"class":"body"}'
+  seed query_post variants '\x01{"format":"BCF","regions":[{"referenceName":"chr20","start":5}]}'
+  seed query_post empty '\x01{}'
+
+  # range_header: the file size as 8 bytes little-endian (here 100), then the header value.
+  local size='\x64\x00\x00\x00\x00\x00\x00\x00'
+  seed range_header closed "$size" 'bytes=0-9'
+  seed range_header open "$size" 'bytes=95-'
+  seed range_header suffix "$size" 'bytes=-10'
+  seed range_header past "$size" 'bytes=90-18446744073709551615'
+  seed range_header several "$size" 'bytes=0-1, 3-4'
+  seed range_header spaces '\xff\xff\xff\xff\xff\xff\xff\xff' ' bytes= 1 - 2 '
+  echo "query_get, query_post, range_header: hand-written seeds"
+}
+
+seed_queries
+seed_index_plan
