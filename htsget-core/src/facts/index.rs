@@ -186,15 +186,24 @@ where
     };
     let (min_shift, depth) = (index.min_shift(), index.depth());
 
-    let found: Vec<Chunk> = region_bins(
-        usize::from(first) - 1,
-        usize::from(last) - 1,
-        min_shift,
-        depth,
-    )
-    .filter_map(|bin| reference.bins().get(&bin))
-    .flat_map(|bin| bin.chunks().iter().copied())
-    .collect();
+    let (first0, last0) = (usize::from(first) - 1, usize::from(last) - 1);
+    let leaves = (last0 >> min_shift) - (first0 >> min_shift) + 1;
+
+    // Look up the region's bins, or scan the reference's bins when it has fewer (whole
+    // references, open ends).
+    let found: Vec<Chunk> = if leaves < reference.bins().len() {
+        region_bins(first0, last0, min_shift, depth)
+            .filter_map(|bin| reference.bins().get(&bin))
+            .flat_map(|bin| bin.chunks().iter().copied())
+            .collect()
+    } else {
+        reference
+            .bins()
+            .iter()
+            .filter(|(id, _)| bin_overlaps(**id, first0, last0, min_shift, depth))
+            .flat_map(|(_, bin)| bin.chunks().iter().copied())
+            .collect()
+    };
 
     let min_offset = reference.min_offset(min_shift, depth, first);
     optimize_chunks(&found, min_offset)
@@ -207,6 +216,20 @@ fn region_bins(first: usize, last: usize, min_shift: u8, depth: u8) -> impl Iter
         let offset = ((1usize << (3 * level)) - 1) / 7;
         let shift = u32::from(min_shift) + 3 * (u32::from(depth) - level);
         (offset + (first >> shift))..=(offset + (last >> shift))
+    })
+}
+
+/// Whether bin `id` covers any of the 0-based inclusive positions `first..=last`.
+fn bin_overlaps(id: usize, first: usize, last: usize, min_shift: u8, depth: u8) -> bool {
+    (0..=u32::from(depth)).any(|level| {
+        let offset = ((1usize << (3 * level)) - 1) / 7;
+        let next = ((1usize << (3 * (level + 1))) - 1) / 7;
+        let shift = u32::from(min_shift) + 3 * (u32::from(depth) - level);
+        (offset..next).contains(&id) && {
+            let start = (id - offset) << shift;
+            let end = ((id - offset + 1) << shift) - 1;
+            start <= last && first <= end
+        }
     })
 }
 
