@@ -1,5 +1,6 @@
 //! The HTTP layer: routing, and the response wrapper every route goes through (CORS, logs).
 
+mod buffers;
 mod cors;
 mod data;
 mod error;

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 use htsget_core::{BgzfSpan, ByteRange, Source, load};
 
-use super::{Body, Response, empty, error::ApiError};
+use super::{Body, Response, buffers::Pool, empty, error::ApiError};
 use crate::{range::parse_range, state::State};
 
 /// The size of each read and each body frame.
@@ -160,12 +160,14 @@ fn stream(file: File, pieces: Vec<Source>) -> Body {
     let (sender, mut receiver) = mpsc::channel::<io::Result<Frame<Bytes>>>(READ_AHEAD);
 
     tokio::task::spawn_blocking(move || {
+        // Frames in the channel, one being written, one being filled.
+        let mut pool = Pool::new(READ_AHEAD + 2);
         for piece in pieces {
             let sent = match piece {
                 Source::Inline(bytes) => sender
                     .blocking_send(Ok(Frame::data(Bytes::from(bytes))))
                     .is_ok(),
-                Source::Range(range) => send_range(&sender, &file, range),
+                Source::Range(range) => send_range(&sender, &mut pool, &file, range),
                 Source::Bgzf(_) => false,
             };
             if !sent {
@@ -181,14 +183,17 @@ fn stream(file: File, pieces: Vec<Source>) -> Body {
 /// Sends `file[range]` in chunks; false once the client is gone or a read failed.
 fn send_range(
     sender: &mpsc::Sender<io::Result<Frame<Bytes>>>,
+    pool: &mut Pool,
     file: &File,
     range: ByteRange,
 ) -> bool {
     let mut offset = range.start();
     while offset < range.end() {
         let len = usize::try_from(range.end() - offset).map_or(CHUNK, |n| n.min(CHUNK));
-        let mut buf = vec![0; len];
-        let frame = read_exact_at(file, &mut buf, offset).map(|()| Frame::data(Bytes::from(buf)));
+        let Some(mut buf) = pool.take(len) else {
+            return false;
+        };
+        let frame = read_exact_at(file, &mut buf, offset).map(|()| Frame::data(pool.frame(buf)));
         let failed = frame.is_err();
         if sender.blocking_send(frame).is_err() || failed {
             return false;
