@@ -7,6 +7,7 @@ mod cram_properties;
 mod demo;
 mod ground_truth;
 mod hostile;
+mod igv;
 mod operations;
 mod properties;
 mod server;
