@@ -690,32 +690,42 @@ mod tests {
         on_chr3: usize,
     }
 
+    impl ReadCounts {
+        /// Counts from each record's "is it unplaced?" and the `chr3` query's count.
+        fn new(unplaced: &[bool], on_chr3: usize) -> Self {
+            Self {
+                total: unplaced.len(),
+                unplaced: unplaced.iter().filter(|&&u| u).count(),
+                on_chr3,
+            }
+        }
+    }
+
+    fn chr3() -> Region {
+        "chr3".parse().expect("region")
+    }
+
     fn bam_counts(root: &Path) -> ReadCounts {
         let path = root.join("sample.bam");
         let mut reader = bam::io::indexed_reader::Builder::default()
             .build_from_path(&path)
             .expect("BAM and BAI open");
         let header = reader.read_header().expect("BAM header");
-        let mut total = 0;
-        let mut unplaced = 0;
-        for result in reader.records() {
-            let record = result.expect("BAM record");
-            total += 1;
-            if record.reference_sequence_id().is_none() {
-                unplaced += 1;
-            }
-        }
-        let region: Region = "chr3".parse().expect("region");
+        let unplaced = reader
+            .records()
+            .map(|result| {
+                result
+                    .expect("BAM record")
+                    .reference_sequence_id()
+                    .is_none()
+            })
+            .collect::<Vec<_>>();
         let on_chr3 = reader
-            .query(&header, &region)
+            .query(&header, &chr3())
             .expect("BAM query")
             .records()
             .count();
-        ReadCounts {
-            total,
-            unplaced,
-            on_chr3,
-        }
+        ReadCounts::new(&unplaced, on_chr3)
     }
 
     fn cram_counts(root: &Path) -> ReadCounts {
@@ -729,26 +739,21 @@ mod tests {
             .build_from_path(root.join("sample.cram"))
             .expect("CRAM and CRAI open");
         let header = reader.read_header().expect("CRAM header");
-        let mut total = 0;
-        let mut unplaced = 0;
-        for result in reader.records(&header) {
-            let record = result.expect("CRAM record");
-            total += 1;
-            if record.reference_sequence_id().is_none() {
-                unplaced += 1;
-            }
-        }
-        let region: Region = "chr3".parse().expect("region");
+        let unplaced = reader
+            .records(&header)
+            .map(|result| {
+                result
+                    .expect("CRAM record")
+                    .reference_sequence_id()
+                    .is_none()
+            })
+            .collect::<Vec<_>>();
         let on_chr3 = reader
-            .query(&header, &region)
+            .query(&header, &chr3())
             .expect("CRAM query")
             .records()
             .count();
-        ReadCounts {
-            total,
-            unplaced,
-            on_chr3,
-        }
+        ReadCounts::new(&unplaced, on_chr3)
     }
 
     /// The variants of the VCF: all, and those a `chr2` query through the TBI returns. The TBI
