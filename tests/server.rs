@@ -111,6 +111,12 @@ impl Reply {
             .to_owned()
     }
 
+    /// Whether the reply says its body is JSON (`application/json`, any parameters).
+    pub(crate) fn is_json(&self) -> bool {
+        self.header("content-type")
+            .is_some_and(|t| t.starts_with("application/json"))
+    }
+
     /// A header's value.
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
