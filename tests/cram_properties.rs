@@ -552,6 +552,11 @@ impl CramFixture {
             let failed = |e: io::Error| format!("noodles query {window:?}: {e}");
 
             if window.reference().is_none() {
+                // noodles' unmapped query reads past the end of a file without containers
+                // ("failed to fill whole buffer"); such a file has no record to find.
+                if index.is_empty() {
+                    continue;
+                }
                 for result in reader.query_unmapped(&header, &index).map_err(failed)? {
                     let record = result.map_err(failed)?;
                     if record.reference_sequence_id().is_none() {
