@@ -1,5 +1,7 @@
 //! The first contact: a server with no data root serves the built-in demo dataset, and the
-//! commands it prints work.
+//! commands it prints work. [`files`] checks the dataset's files themselves.
+
+mod files;
 
 use crate::{common::run, ground_truth::clean, server::TestServer};
 
