@@ -10,6 +10,14 @@ use std::collections::BTreeMap;
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use htsget_core::{Format, Plan, Storage, Ticket, load};
 
+/// Runs a future of the core's I/O layer to completion on this thread.
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime")
+        .block_on(future)
+}
+
 /// The public test data folder: `$HTSGET_TEST_DATA`, or `../shared/data` beside the checkout.
 /// `None`, with the reason printed, when it is absent.
 pub(crate) fn data_dir() -> Option<PathBuf> {
@@ -51,6 +59,7 @@ pub(crate) fn payload<S: Storage + ?Sized>(
     assert!(json.starts_with(r#"{"htsget":{"format":""#), "{json}");
 
     let ticket: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let object = block_on(storage.open(data)).expect("open");
     let mut out = Vec::new();
 
     for url in ticket["htsget"]["urls"].as_array().unwrap() {
@@ -67,12 +76,12 @@ pub(crate) fn payload<S: Storage + ?Sized>(
                 .unwrap();
             let (first, last): (u64, u64) = (first.parse().unwrap(), last.parse().unwrap());
             let len = usize::try_from(last - first + 1).unwrap();
-            out.extend(storage.read(data, first, len).unwrap());
+            out.extend(block_on(object.read(first, len)).unwrap());
         }
     }
 
     let mut direct = Vec::new();
-    load::write_payload(storage, data, plan, &mut direct).expect("payload");
+    block_on(load::write_payload(&*object, plan, &mut direct)).expect("payload");
     assert!(direct == out, "ticket and plan payloads differ");
 
     out

@@ -20,12 +20,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use htsget_core::{
-    Format, LocalStorage, Query,
-    load::{self, CRAM_EOF},
-    query::Region,
-    resolve,
-};
+use htsget_core::{CRAM_EOF, Format, LocalStorage, Query, Storage, load, query::Region, resolve};
 use noodles::{
     core::Position,
     cram::{self, crai},
@@ -42,7 +37,7 @@ use proptest::prelude::*;
 use tempfile::TempDir;
 
 use crate::{
-    common,
+    common::{self, block_on},
     properties::{
         RegionSpec, Window, config,
         generate::{
@@ -448,11 +443,13 @@ impl CramFixture {
         let storage = LocalStorage::new(self.dir.path());
         let regions: Vec<Region> = windows.iter().map(|w| w.region(&self.names)).collect();
 
-        let facts =
-            load::facts(&storage, Format::Cram, DATA, INDEX).map_err(|e| format!("facts: {e}"))?;
+        let facts = block_on(load::facts(&storage, Format::Cram, DATA, INDEX))
+            .map_err(|e| format!("facts: {e}"))?;
         let query = Query::new(Format::Cram.endpoint(), Format::Cram).with_regions(regions);
         let selection = resolve(&query, &facts).map_err(|e| format!("resolve: {e}"))?;
-        let plan = load::plan(&storage, DATA, &selection).map_err(|e| format!("plan: {e}"))?;
+        let object = block_on(storage.open(DATA)).map_err(|e| format!("open: {e}"))?;
+        let plan =
+            block_on(load::inline(&*object, &selection)).map_err(|e| format!("plan: {e}"))?;
 
         let payload = common::payload(&storage, DATA, Format::Cram, &plan);
 

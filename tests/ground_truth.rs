@@ -4,9 +4,11 @@
 
 use std::{fmt::Write as _, path::Path};
 
-use htsget_core::{Endpoint, ErrorKind, Format, LocalStorage, Query, load, query::Region, resolve};
+use htsget_core::{
+    Endpoint, ErrorKind, Format, LocalStorage, Query, Storage, load, query::Region, resolve,
+};
 
-use crate::common::{data_dir, payload, run};
+use crate::common::{block_on, data_dir, payload, run};
 
 /// One row of the table.
 pub(crate) struct Row {
@@ -114,8 +116,8 @@ fn check(
         query = query.with_region(region);
     }
 
-    let facts =
-        load::facts(storage, row.format, &row.file, index).map_err(|e| format!("facts: {e}"))?;
+    let facts = block_on(load::facts(storage, row.format, &row.file, index))
+        .map_err(|e| format!("facts: {e}"))?;
 
     let selection = match resolve(&query, &facts) {
         Err(e) if row.not_in_header && e.kind() == ErrorKind::NotFound => return Ok(()),
@@ -124,18 +126,14 @@ fn check(
         Ok(selection) => selection,
     };
 
-    let plan = load::plan(storage, &row.file, &selection).map_err(|e| format!("plan: {e}"))?;
+    let object = block_on(storage.open(&row.file)).map_err(|e| format!("open: {e}"))?;
+    let plan = block_on(load::inline(&*object, &selection)).map_err(|e| format!("plan: {e}"))?;
     let bytes = payload(storage, &row.file, row.format, &plan);
 
     // The deferred layout (what the server's tickets use) must give the same bytes.
     let mut deferred = Vec::new();
-    load::write_payload(
-        storage,
-        &row.file,
-        &selection.layout_deferred(),
-        &mut deferred,
-    )
-    .map_err(|e| format!("deferred payload: {e}"))?;
+    block_on(load::write_payload(&*object, &selection, &mut deferred))
+        .map_err(|e| format!("deferred payload: {e}"))?;
     if deferred != bytes {
         return Err("deferred and inline layouts give different payloads".into());
     }

@@ -17,7 +17,9 @@ use std::{
     path::Path,
 };
 
-use htsget_core::{Format, LocalStorage, Query, load, query::Region, resolve};
+use htsget_core::{Format, LocalStorage, Query, Storage, load, query::Region, resolve};
+
+use crate::common::block_on;
 use noodles::{
     bam::bai,
     bgzf::{
@@ -62,7 +64,7 @@ pub(crate) fn config() -> ProptestConfig {
 }
 
 /// The BGZF end-of-file block every payload ends with.
-const BGZF_EOF: &[u8] = &htsget_core::resolve::BGZF_EOF;
+const BGZF_EOF: &[u8] = &htsget_core::BGZF_EOF;
 
 /// How far past a reference's end regions may reach.
 const PAST_END: u32 = 2_000;
@@ -434,13 +436,16 @@ pub(crate) fn cut(
     index: &str,
     regions: Vec<Region>,
 ) -> Result<Vec<u8>, String> {
-    let facts = load::facts(storage, format, data, index).map_err(|e| format!("facts: {e}"))?;
+    let facts =
+        block_on(load::facts(storage, format, data, index)).map_err(|e| format!("facts: {e}"))?;
     let query = Query::new(format.endpoint(), format).with_regions(regions);
     let selection = resolve(&query, &facts).map_err(|e| format!("resolve: {e}"))?;
-    let plan = load::plan(storage, data, &selection).map_err(|e| format!("plan: {e}"))?;
+    let object = block_on(storage.open(data)).map_err(|e| format!("open: {e}"))?;
+    let plan = block_on(load::inline(&*object, &selection)).map_err(|e| format!("plan: {e}"))?;
 
     let mut payload = Vec::new();
-    load::write_payload(storage, data, &plan, &mut payload).map_err(|e| format!("payload: {e}"))?;
+    block_on(load::write_payload(&*object, &plan, &mut payload))
+        .map_err(|e| format!("payload: {e}"))?;
 
     if payload.ends_with(BGZF_EOF) {
         Ok(payload)

@@ -2,18 +2,43 @@
 //! index targets put fuzzed indexes next to, queries drawn from fuzz bytes, and the checks
 //! every plan must pass.
 
-use std::{collections::HashMap, io, sync::OnceLock};
+use std::{
+    collections::HashMap,
+    future::Future,
+    io::{self, Write},
+    pin::pin,
+    sync::{Arc, OnceLock},
+    task::{Context, Poll, Waker},
+};
 
 use htsget_core::{
-    Class, Endpoint, Format, Plan, Query, Source, Storage, facts::FileFacts, load, query::Region,
+    Class, Content, Endpoint, Format, Plan, Query, Span, Storage,
+    facts::FileFacts,
+    load,
+    query::Region,
     resolve,
+    storage::{BoxFuture, Identity, Metadata, Object},
 };
 use noodles::bgzf::VirtualPosition;
+
+/// Runs a future of the core's I/O layer over a [`MemoryStorage`], whose reads are always
+/// ready, to completion on this thread.
+///
+/// # Panics
+///
+/// Panics if the future waits on anything (it would wait forever here).
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("a memory read never waits"),
+    }
+}
 
 /// Objects held in memory, by key.
 #[derive(Debug, Default)]
 pub struct MemoryStorage {
-    objects: HashMap<String, Vec<u8>>,
+    objects: HashMap<String, Arc<[u8]>>,
 }
 
 impl MemoryStorage {
@@ -24,31 +49,67 @@ impl MemoryStorage {
 
     /// Stores `bytes` under `key`, replacing what was there.
     pub fn insert(&mut self, key: impl Into<String>, bytes: Vec<u8>) {
-        self.objects.insert(key.into(), bytes);
+        self.objects.insert(key.into(), bytes.into());
     }
 
     /// The bytes stored under `key`.
     pub fn get(&self, key: &str) -> Option<&[u8]> {
-        self.objects.get(key).map(Vec::as_slice)
+        self.objects.get(key).map(|bytes| &bytes[..])
     }
 
-    fn object(&self, key: &str) -> io::Result<&[u8]> {
-        self.get(key)
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such object"))
+    fn object(&self, key: &str) -> io::Result<MemoryObject> {
+        let bytes = self
+            .objects
+            .get(key)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such object"))?;
+        let metadata = Metadata::new(bytes.len() as u64, Identity::new("memory"));
+        Ok(MemoryObject {
+            bytes: Arc::clone(bytes),
+            metadata,
+        })
     }
 }
 
 impl Storage for MemoryStorage {
-    fn size(&self, key: &str) -> io::Result<u64> {
-        Ok(self.object(key)?.len() as u64)
+    fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Metadata>> {
+        Box::pin(std::future::ready(self.object(key).map(|o| o.metadata)))
     }
 
-    fn read(&self, key: &str, offset: u64, len: usize) -> io::Result<Vec<u8>> {
-        let object = self.object(key)?;
-        let start = usize::try_from(offset).map_or(object.len(), |o| o.min(object.len()));
-        let end = start.saturating_add(len).min(object.len());
-        Ok(object[start..end].to_vec())
+    fn open<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Arc<dyn Object>>> {
+        let object = self
+            .object(key)
+            .map(|object| Arc::new(object) as Arc<dyn Object>);
+        Box::pin(std::future::ready(object))
     }
+}
+
+/// An object of a [`MemoryStorage`].
+#[derive(Debug)]
+struct MemoryObject {
+    bytes: Arc<[u8]>,
+    metadata: Metadata,
+}
+
+impl Object for MemoryObject {
+    fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    fn read_at(&self, offset: u64, mut buf: Vec<u8>) -> BoxFuture<'static, io::Result<Vec<u8>>> {
+        let len = self.bytes.len();
+        let start = usize::try_from(offset).map_or(len, |o| o.min(len));
+        let end = start.saturating_add(buf.len()).min(len);
+        buf.truncate(end - start);
+        buf.copy_from_slice(&self.bytes[start..end]);
+        Box::pin(std::future::ready(Ok(buf)))
+    }
+}
+
+/// `bytes` as BGZF blocks (which a gzip reader also reads), with an end-of-file block.
+fn compress(bytes: &[u8]) -> io::Result<Vec<u8>> {
+    let mut writer = noodles::bgzf::io::Writer::new(Vec::new());
+    writer.write_all(bytes)?;
+    writer.finish()
 }
 
 /// The `index_plan` target: a selector byte, a byte `n`, the index bytes, and `n` trailing
@@ -75,7 +136,7 @@ pub fn index_plan(input: &[u8]) {
 
     if selector & COMPRESS == 0 {
         plan_with_index(format_for(selector), index, query_bytes);
-    } else if let Ok(compressed) = htsget_core::resolve::encode(index) {
+    } else if let Ok(compressed) = compress(index) {
         plan_with_index(format_for(selector), &compressed, query_bytes);
     }
 }
@@ -91,36 +152,37 @@ pub fn plan_with_index(format: Format, index: &[u8], query_bytes: &[u8]) {
     let data = data_key(format);
     let size = files.data(format).len() as u64;
 
-    let Ok(facts) = load::facts(&storage, format, data, INDEX_KEY) else {
+    let Ok(facts) = block_on(load::facts(&storage, format, data, INDEX_KEY)) else {
         return;
     };
+    let object = block_on(storage.open(data)).expect("the data file is there");
 
     for query in queries(format, &facts, query_bytes) {
-        let Ok(selection) = resolve(&query, &facts) else {
+        let Ok(plan) = resolve(&query, &facts) else {
             continue;
         };
-        if let Ok(plan) = load::plan(&storage, data, &selection) {
-            check_plan(&plan, size);
+        if let Ok(inline) = block_on(load::inline(&*object, &plan)) {
+            check_plan(&inline, size);
         }
-        check_deferred(&storage, data, &selection.layout_deferred(), size);
+        check_deferred(&*object, &plan, size);
     }
 }
 
 /// Checks a deferred plan (what tickets are made from), then the pieces each of its BGZF
 /// spans is served as (what the data endpoint does on fetch), which may fail but must stay
 /// inside the file.
-fn check_deferred(storage: &MemoryStorage, data: &str, plan: &Plan, size: u64) {
+fn check_deferred(data: &dyn Object, plan: &Plan, size: u64) {
     check_plan(plan, size);
 
-    for block in plan.blocks() {
-        if let Source::Bgzf(span) = block.source()
-            && let Ok(pieces) = load::span_parts(storage, data, span)
+    for part in plan.parts() {
+        if let Content::Span(Span::Bgzf(span)) = part.content()
+            && let Ok(contents) = block_on(load::span_contents(data, span))
         {
-            let mut pieces_plan = Plan::new();
-            for piece in pieces {
-                pieces_plan.push(block.class(), piece);
+            let mut contents_plan = Plan::new();
+            for content in contents {
+                contents_plan.push(part.section(), content);
             }
-            check_plan(&pieces_plan, size);
+            check_plan(&contents_plan, size);
         }
     }
 }
@@ -280,31 +342,31 @@ fn drawn_region(names: &[&str], chunk: &[u8]) -> Option<Region> {
 pub fn check_plan(plan: &Plan, size: u64) {
     let mut previous_end = (0, 0);
 
-    for block in plan.blocks() {
-        let Some((start, end)) = extent(block.source()) else {
+    for part in plan.parts() {
+        let Some((start, end)) = extent(part.content()) else {
             continue;
         };
-        assert!(start < end, "empty block {block:?}");
+        assert!(start < end, "empty part {part:?}");
         assert!(
             end.0 < size || (end.0 == size && end.1 == 0),
-            "block {block:?} past the file's {size} bytes"
+            "part {part:?} past the file's {size} bytes"
         );
         assert!(
             start >= previous_end,
-            "block {block:?} starts before the previous one ends at {previous_end:?}"
+            "part {part:?} starts before the previous one ends at {previous_end:?}"
         );
         previous_end = end;
     }
 }
 
-/// Where a block's bytes lie in the file as `(compressed, uncompressed)` positions, end
+/// Where a part's bytes lie in the file as `(compressed, uncompressed)` positions, end
 /// exclusive; `None` for inline bytes.
-fn extent(source: &Source) -> Option<((u64, u16), (u64, u16))> {
+fn extent(content: &Content) -> Option<((u64, u16), (u64, u16))> {
     let position = |p: VirtualPosition| (p.compressed(), p.uncompressed());
 
-    match source {
-        Source::Range(range) => Some(((range.start(), 0), (range.end(), 0))),
-        Source::Bgzf(span) => Some((position(span.start()), position(span.end()))),
-        Source::Inline(_) => None,
+    match content {
+        Content::Span(Span::Bytes(range)) => Some(((range.start(), 0), (range.end(), 0))),
+        Content::Span(Span::Bgzf(span)) => Some((position(span.start()), position(span.end()))),
+        Content::Inline(_) => None,
     }
 }

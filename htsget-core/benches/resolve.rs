@@ -12,19 +12,48 @@ use std::{
     collections::BTreeSet,
     fs::File,
     hint::black_box,
+    io::{BufRead, Read, Seek, SeekFrom},
     path::{Path, PathBuf},
+    sync::LazyLock,
 };
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use htsget_core::{
-    BlockClass, Endpoint, Format, LocalStorage, Query, Storage,
+    CRAM_EOF, Content, Endpoint, Format, LocalStorage, Query, Section, Span, Storage,
     facts::{FileFacts, Layout},
     load,
     query::Region,
     resolve,
-    resolve::{DecodedBlock, MAX_BLOCK_SIZE},
 };
 use noodles::{bam, core::Position, sam::alignment::Record as _};
+
+/// The runtime the I/O layer's futures run on.
+static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime")
+});
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    RUNTIME.block_on(future)
+}
+
+/// `len` bytes of `file` at `offset` (fewer at its end).
+fn read(dir: &Path, file: &str, offset: u64, len: usize) -> Vec<u8> {
+    let mut file = File::open(dir.join(file)).unwrap();
+    file.seek(SeekFrom::Start(offset)).unwrap();
+    let mut bytes = Vec::with_capacity(len);
+    file.take(len as u64).read_to_end(&mut bytes).unwrap();
+    bytes
+}
+
+/// The compressed size of the BGZF block at the start of `raw`, as noodles reads it.
+fn block_size(raw: &[u8]) -> u64 {
+    let mut reader = noodles::bgzf::io::Reader::new(raw);
+    let len = reader.fill_buf().unwrap().len();
+    reader.consume(len);
+    reader.virtual_position().compressed()
+}
 
 fn data_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("HTSGET_BENCH_DATA")
@@ -68,21 +97,24 @@ fn bench_format(c: &mut Criterion, dir: &Path, format: Format, data: &str, index
     let mut group = c.benchmark_group(format.as_str());
 
     for index in indexes {
-        let bytes = storage.read_all(index).unwrap();
+        let len = std::fs::metadata(dir.join(index)).unwrap().len();
         let kind = index.rsplit('.').next().unwrap();
+        let open_and_read = || async {
+            let object = storage.open(index).await.unwrap();
+            object.read(0, object.size() as usize).await.unwrap()
+        };
 
-        group.bench_function(
-            format!("open and read {kind} ({} bytes)", bytes.len()),
-            |b| b.iter(|| black_box(storage.read_all(index).unwrap())),
-        );
+        group.bench_function(format!("open and read {kind} ({len} bytes)"), |b| {
+            b.iter(|| black_box(block_on(open_and_read())))
+        });
 
-        group.bench_function(
-            format!("read and parse {kind} ({} bytes)", bytes.len()),
-            |b| b.iter(|| load::facts(&storage, format, data, index).unwrap()),
-        );
+        group.bench_function(format!("read and parse {kind} ({len} bytes)"), |b| {
+            b.iter(|| block_on(load::facts(&storage, format, data, index)).unwrap())
+        });
     }
 
-    let facts = load::facts(&storage, format, data, indexes[0]).unwrap();
+    let facts = block_on(load::facts(&storage, format, data, indexes[0])).unwrap();
+    let object = block_on(storage.open(data)).unwrap();
     let queries: Vec<Query> = regions(&facts, 64)
         .into_iter()
         .map(|r| Query::new(format.endpoint(), format).with_region(r))
@@ -99,8 +131,8 @@ fn bench_format(c: &mut Criterion, dir: &Path, format: Format, data: &str, index
     group.bench_function("resolve 100 kb + read boundary blocks", |b| {
         b.iter(|| {
             i = (i + 1) % queries.len();
-            let selection = resolve(&queries[i], &facts).unwrap();
-            black_box(load::plan(&storage, data, &selection).unwrap())
+            let plan = resolve(&queries[i], &facts).unwrap();
+            black_box(block_on(load::inline(&*object, &plan)).unwrap())
         })
     });
 
@@ -109,22 +141,35 @@ fn bench_format(c: &mut Criterion, dir: &Path, format: Format, data: &str, index
 
 /// Plan body bytes and minimum bytes for one region of the BAM.
 fn report_bytes(dir: &Path) {
-    let storage = LocalStorage::new(dir);
-    let facts = load::facts(&storage, Format::Bam, "large.bam", "large.bam.bai").unwrap();
+    let (facts, plan) = inline_plan(dir, Format::Bam, "large.bam", "large.bam.bai");
     let (name, start, end) = ("chr1", 6_999_999, 7_100_000);
-    let query = Query::new(Endpoint::Reads, Format::Bam)
-        .with_region(Region::new(name, Some(start), Some(end)).unwrap());
-    let plan = load::plan(&storage, "large.bam", &resolve(&query, &facts).unwrap()).unwrap();
-    let sent = plan.len_of(BlockClass::Body) - 28;
+    let sent = plan.len_of(Section::Body) - 28;
 
     let (records, blocks, minimum) = minimum_bytes(dir, &facts, name, start, end);
     println!(
         "{name}:{}-{end}: {records} records in {blocks} BGZF blocks of {minimum} bytes (minimum); \
          plan body sends {sent} bytes in {} blocks = {:.3} x minimum",
         start + 1,
-        plan.blocks().len(),
+        plan.parts().len(),
         sent as f64 / minimum as f64
     );
+}
+
+/// The facts of `data` and the plan for chr1:7,000,000-7,100,000, its cut blocks inline.
+fn inline_plan(
+    dir: &Path,
+    format: Format,
+    data: &str,
+    index: &str,
+) -> (FileFacts, htsget_core::Plan) {
+    let storage = LocalStorage::new(dir);
+    let facts = block_on(load::facts(&storage, format, data, index)).unwrap();
+    let query = Query::new(Endpoint::Reads, format)
+        .with_region(Region::new("chr1", Some(6_999_999), Some(7_100_000)).unwrap());
+    let plan = resolve(&query, &facts).unwrap();
+    let object = block_on(storage.open(data)).unwrap();
+    let plan = block_on(load::inline(&*object, &plan)).unwrap();
+    (facts, plan)
 }
 
 /// The records overlapping the region, and the BGZF blocks holding any of their bytes.
@@ -135,7 +180,6 @@ fn minimum_bytes(
     start: u32,
     end: u32,
 ) -> (usize, usize, u64) {
-    let storage = LocalStorage::new(dir);
     let Layout::Bgzf(layout) = facts.layout() else {
         unreachable!()
     };
@@ -153,10 +197,7 @@ fn minimum_bytes(
         Position::try_from(end as usize).unwrap(),
     );
 
-    let size = |offset: u64| {
-        let raw = storage.read("large.bam", offset, MAX_BLOCK_SIZE).unwrap();
-        DecodedBlock::decode(&raw).unwrap().size()
-    };
+    let size = |offset: u64| block_size(&read(dir, "large.bam", offset, 1 << 16));
 
     let mut blocks = BTreeSet::new();
     let mut records = 0;
@@ -201,20 +242,14 @@ fn report_cram_bytes(dir: &Path) {
     if !dir.join("large.cram").is_file() {
         return;
     }
-    let storage = LocalStorage::new(dir);
-    let facts = load::facts(&storage, Format::Cram, "large.cram", "large.cram.crai").unwrap();
+    let (facts, plan) = inline_plan(dir, Format::Cram, "large.cram", "large.cram.crai");
     let (name, start, end) = ("chr1", 6_999_999, 7_100_000);
-    let query = Query::new(Endpoint::Reads, Format::Cram)
-        .with_region(Region::new(name, Some(start), Some(end)).unwrap());
-    let plan = load::plan(&storage, "large.cram", &resolve(&query, &facts).unwrap()).unwrap();
-    let sent = plan.len_of(BlockClass::Body) - load::CRAM_EOF.len() as u64;
+    let sent = plan.len_of(Section::Body) - CRAM_EOF.len() as u64;
 
     let Layout::Cram(layout) = facts.layout() else {
         unreachable!()
     };
-    let header = storage
-        .read("large.cram", 0, layout.header_end() as usize)
-        .unwrap();
+    let header = read(dir, "large.cram", 0, layout.header_end() as usize);
     let mut offsets: Vec<u64> = layout.index().iter().map(|r| r.offset()).collect();
     offsets.push(layout.data_end());
     offsets.sort_unstable();
@@ -226,26 +261,20 @@ fn report_cram_bytes(dir: &Path) {
     std::fs::write(&bed, format!("{name}\t{start}\t{end}\n")).unwrap();
 
     let (mut needed, mut needed_bytes) = (0, 0);
-    for block in plan.blocks() {
-        let htsget_core::Source::Range(range) = block.source() else {
+    for part in plan.parts() {
+        let Content::Span(Span::Bytes(range)) = part.content() else {
             continue;
         };
-        if block.class() != BlockClass::Body {
+        if part.section() != Section::Body {
             continue;
         }
         for pair in offsets
             .windows(2)
             .filter(|w| w[0] >= range.start() && w[1] <= range.end())
         {
-            let body = storage
-                .read("large.cram", pair[0], (pair[1] - pair[0]) as usize)
-                .unwrap();
+            let body = read(dir, "large.cram", pair[0], (pair[1] - pair[0]) as usize);
             let one = tmp.join("one.cram");
-            std::fs::write(
-                &one,
-                [header.clone(), body, load::CRAM_EOF.to_vec()].concat(),
-            )
-            .unwrap();
+            std::fs::write(&one, [header.clone(), body, CRAM_EOF.to_vec()].concat()).unwrap();
             let output = std::process::Command::new("samtools")
                 .args(["view", "-c", "-T"])
                 .arg(dir.join("ref.fa"))

@@ -11,9 +11,10 @@
 
 use std::io::{self, Write};
 
-use htsget_core::{LocalStorage, Query, Source, load, query::Region, resolve};
+use htsget_core::{Content, LocalStorage, Query, Span, Storage, load, query::Region, resolve};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [dir, file, index, format, reference, rest @ ..] = args.as_slice() else {
         return Err("usage: region DIR FILE INDEX FORMAT REFERENCE [START END]".into());
@@ -27,31 +28,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let format = format.parse()?;
 
     // Facts are read once per file; a long-running service caches them.
-    let facts = load::facts(&storage, format, file, index)?;
+    let facts = load::facts(&storage, format, file, index).await?;
 
-    // Resolution is pure: no I/O happens here.
+    // Resolution is pure: no I/O happens here. The plan is what a ticket lists.
     let query =
         Query::new(format.endpoint(), format).with_region(Region::new(reference, start, end)?);
-    let selection = resolve(&query, &facts)?;
+    let plan = resolve(&query, &facts)?;
 
-    // Reading the few blocks the selection cuts inside gives the plan.
-    let plan = load::plan(&storage, file, &selection)?;
-
-    for block in plan.blocks() {
-        match block.source() {
-            Source::Range(range) => eprintln!("{:6} {range}", block.class().as_str()),
-            Source::Inline(data) => {
-                eprintln!("{:6} inline, {} bytes", block.class().as_str(), data.len())
-            }
-            Source::Bgzf(span) => {
-                eprintln!("{:6} BGZF span {}", block.class().as_str(), span.to_param())
-            }
+    for part in plan.parts() {
+        let section = part.section().as_str();
+        match part.content() {
+            Content::Span(Span::Bytes(range)) => eprintln!("{section:6} {range}"),
+            Content::Span(Span::Bgzf(span)) => eprintln!(
+                "{section:6} BGZF span {}-{} (cut blocks re-encoded when fetched)",
+                u64::from(span.start()),
+                u64::from(span.end())
+            ),
+            Content::Inline(data) => eprintln!("{section:6} inline, {} bytes", data.len()),
         }
     }
     eprintln!("total {} bytes", plan.len());
 
+    // Fetching it: the BGZF spans' cut blocks are read and re-encoded on the way.
+    let data = storage.open(file).await?;
     let mut out = io::stdout().lock();
-    load::write_payload(&storage, file, &plan, &mut out)?;
+    load::write_payload(&*data, &plan, &mut out).await?;
     out.flush()?;
     Ok(())
 }

@@ -1,21 +1,20 @@
-//! Single BGZF blocks: reading one, and writing bytes as new blocks.
+//! BGZF blocks: reading one, writing bytes as new blocks, and cutting spans out of them.
+
+mod cut;
+
+pub(crate) use self::cut::{Blocks, cut};
+pub(crate) use crate::eof::BGZF_EOF;
 
 use std::io::{self, BufRead, Write};
 
 use noodles::bgzf;
 
-/// The 28-byte empty BGZF block that ends every BGZF file.
-pub const BGZF_EOF: [u8; 28] = [
-    0x1f, 0x8b, 0x08, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x06, 0x00, 0x42, 0x43, 0x02, 0x00,
-    0x1b, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-];
-
 /// The largest a BGZF block can be, compressed (BSIZE is 16 bits).
-pub const MAX_BLOCK_SIZE: usize = 1 << 16;
+pub(crate) const MAX_BLOCK_SIZE: usize = 1 << 16;
 
 /// One BGZF block, decompressed.
 #[derive(Clone, Debug, Eq, PartialEq)]
-pub struct DecodedBlock {
+pub(crate) struct DecodedBlock {
     size: u64,
     data: Vec<u8>,
 }
@@ -23,17 +22,7 @@ pub struct DecodedBlock {
 impl DecodedBlock {
     /// Decodes the BGZF block at the start of `src`. Bytes after the block are ignored, so
     /// `src` may be a read of [`MAX_BLOCK_SIZE`] bytes at the block's offset.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use htsget_core::resolve::{DecodedBlock, BGZF_EOF};
-    /// let block = DecodedBlock::decode(&BGZF_EOF)?;
-    /// assert_eq!(block.size(), 28);
-    /// assert!(block.data().is_empty());
-    /// # Ok::<_, std::io::Error>(())
-    /// ```
-    pub fn decode(src: &[u8]) -> io::Result<Self> {
+    pub(crate) fn decode(src: &[u8]) -> io::Result<Self> {
         // A reader skips empty blocks rather than reporting them: answer those first.
         if src.starts_with(&BGZF_EOF) {
             return Ok(Self {
@@ -59,12 +48,12 @@ impl DecodedBlock {
     }
 
     /// The block's compressed size in bytes, header and trailer included.
-    pub fn size(&self) -> u64 {
+    pub(crate) fn size(&self) -> u64 {
         self.size
     }
 
     /// The block's decompressed data.
-    pub fn data(&self) -> &[u8] {
+    pub(crate) fn data(&self) -> &[u8] {
         &self.data
     }
 }
@@ -73,16 +62,7 @@ impl DecodedBlock {
 ///
 /// Uses the fastest deflate level: these pieces are made per query, and level 1 costs a third
 /// of the default's time for a few percent more bytes.
-///
-/// # Examples
-///
-/// ```
-/// use htsget_core::resolve::{encode, DecodedBlock};
-/// let bytes = encode(b"ACGT")?;
-/// assert_eq!(DecodedBlock::decode(&bytes)?.data(), b"ACGT");
-/// # Ok::<_, std::io::Error>(())
-/// ```
-pub fn encode(data: &[u8]) -> io::Result<Vec<u8>> {
+pub(crate) fn encode(data: &[u8]) -> io::Result<Vec<u8>> {
     let mut writer = bgzf::io::writer::Builder::default()
         .set_compression_level(bgzf::io::writer::CompressionLevel::FAST)
         .build_from_writer(Vec::new());
@@ -95,6 +75,15 @@ pub fn encode(data: &[u8]) -> io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_decode_with_eof_and_encoded_block() {
+        let block = DecodedBlock::decode(&BGZF_EOF).unwrap();
+        assert_eq!(block.size(), 28);
+        assert!(block.data().is_empty());
+        let bytes = encode(b"ACGT").unwrap();
+        assert_eq!(DecodedBlock::decode(&bytes).unwrap().data(), b"ACGT");
+    }
 
     #[test]
     fn test_encode_with_empty_data() {

@@ -1,6 +1,10 @@
 //! The error type, and the htsget error kinds it maps to.
 
+mod reason;
+
 use std::{fmt, io};
+
+pub use self::reason::Reason;
 
 /// The kinds of error the htsget protocol names (htsget 1.3 §"Errors").
 ///
@@ -80,9 +84,11 @@ impl fmt::Display for ErrorKind {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A query parameter or POST body field is invalid.
+    /// A query parameter, POST body field or data URL is invalid.
     #[error("{message}")]
     InvalidInput {
+        /// The rule the input broke.
+        reason: Reason,
         /// What is wrong, for the client.
         message: String,
     },
@@ -159,10 +165,27 @@ impl Error {
         }
     }
 
-    /// Shorthand for an [`Error::InvalidInput`] with `message`.
-    pub fn invalid_input(message: impl Into<String>) -> Self {
+    /// Shorthand for an [`Error::InvalidInput`] for `reason`, with `message`.
+    pub fn invalid_input(reason: Reason, message: impl Into<String>) -> Self {
         Self::InvalidInput {
+            reason,
             message: message.into(),
+        }
+    }
+
+    /// The rule broken, for [`Error::InvalidInput`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use htsget_core::{Endpoint, Query, Reason};
+    /// let e = Query::from_get(Endpoint::Reads, [("class", "body")]).unwrap_err();
+    /// assert_eq!(e.reason(), Some(Reason::UnknownClass));
+    /// ```
+    pub fn reason(&self) -> Option<Reason> {
+        match self {
+            Self::InvalidInput { reason, .. } => Some(*reason),
+            _ => None,
         }
     }
 }

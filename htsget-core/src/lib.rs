@@ -7,38 +7,45 @@
 //! # How a query is answered
 //!
 //! 1. **Query**: [`Query::from_get`] or [`Query::from_post`] validate a request into a
-//!    [`Query`]; invalid input is an [`Error`] whose [`Error::kind`] is the spec's error name.
+//!    [`Query`]; invalid input is an [`Error`] whose [`Error::kind`] is the spec's error name
+//!    and whose [`Error::reason`] names the rule broken.
 //! 2. **Facts**: [`load::facts`] reads, through a [`Storage`], what resolution needs to know
 //!    about a file — its parsed index (BAI, CSI, TBI or CRAI), where its header ends, where its
-//!    records end, and its reference names — into [`facts::FileFacts`]. A server caches these.
-//! 3. **Resolve**: [`resolve()`] turns a query and the facts into a [`resolve::Selection`]:
-//!    the header span, the merged body spans in file order, and the end-of-file marker. It is
-//!    pure and synchronous.
-//! 4. **Plan**: [`load::plan`] reads the few BGZF blocks the selection cuts inside and lays out
-//!    the [`Plan`]: whole blocks as file ranges, the parts of boundary blocks re-encoded inline,
-//!    so that the payload cuts exactly at record boundaries, then the EOF marker.
-//! 5. **Ticket**: [`Ticket::new`] turns the plan into the JSON ticket; file ranges become URLs
-//!    with a `Range` header, inline blocks become `data:;base64,` URLs.
+//!    records end, and its reference names — into [`facts::FileFacts`]. A server caches these
+//!    by the objects' [`storage::Identity`].
+//! 3. **Resolve**: [`resolve()`] turns a query and the facts into a [`Plan`]: the header, the
+//!    merged body [`Span`]s in file order, and the end-of-file marker. It is pure: no I/O, no
+//!    async. BGZF spans that start or end inside a block stay [`Span::Bgzf`], so making a
+//!    ticket reads nothing.
+//! 4. **Ticket**: [`Ticket::new`] lists the plan as URLs: byte ranges with a `Range` header,
+//!    BGZF spans as `?span=` URLs ([`span::url`]), inline parts as `data:;base64,` URIs.
+//! 5. **Data**: whoever serves the URLs opens the file once ([`Storage::open`]) and streams
+//!    byte ranges from the handle; a `?span=` URL is answered by [`load::span_contents`]: the
+//!    parts of its two cut blocks re-encoded, around the whole blocks between. The payload thus
+//!    cuts exactly at record boundaries.
+//!
+//! [`load::inline`] makes a plan with the cut blocks already re-encoded inline, for callers
+//! that want no deferred spans; [`load::write_payload`] writes any plan's payload.
 //!
 //! # Example
 //!
-//! Cutting a region out of a local BAM file (the runnable version is
-//! `examples/region.rs`):
+//! Cutting a region out of a local BAM file (the runnable version is `examples/region.rs`):
 //!
 //! ```no_run
-//! use htsget_core::{Endpoint, Format, LocalStorage, Query, load, query::Region, resolve};
+//! use htsget_core::{Endpoint, Format, LocalStorage, Query, Storage, load, query::Region, resolve};
 //!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let storage = LocalStorage::new("data");
-//! let facts = load::facts(&storage, Format::Bam, "sample.bam", "sample.bam.bai")?;
+//! let facts = load::facts(&storage, Format::Bam, "sample.bam", "sample.bam.bai").await?;
 //!
 //! let query = Query::new(Endpoint::Reads, Format::Bam)
 //!     .with_region(Region::new("chr1", Some(999_999), Some(2_000_000))?);
-//! let selection = resolve(&query, &facts)?;
-//! let plan = load::plan(&storage, "sample.bam", &selection)?;
+//! let plan = resolve(&query, &facts)?;
 //!
+//! let data = storage.open("sample.bam").await?;
 //! let mut out = std::fs::File::create("region.bam")?;
-//! load::write_payload(&storage, "sample.bam", &plan, &mut out)?;
-//! # Ok::<_, Box<dyn std::error::Error>>(())
+//! load::write_payload(&*data, &plan, &mut out).await?;
+//! # Ok(()) }
 //! ```
 //!
 //! Validating a GET request:
@@ -62,22 +69,27 @@
 //!
 //! [GA4GH htsget 1.3]: https://samtools.github.io/hts-specs/htsget.html
 
+mod bgzf;
+mod eof;
 mod error;
 pub mod facts;
 mod format;
 pub mod load;
 mod plan;
 pub mod query;
-pub mod resolve;
-mod storage;
+mod resolve;
+pub mod span;
+pub mod storage;
 mod ticket;
 
 pub use self::{
-    error::{Error, ErrorKind},
+    eof::{BGZF_EOF, CRAM_EOF},
+    error::{Error, ErrorKind, Reason},
     format::{Endpoint, Format},
-    plan::{BgzfSpan, Block, BlockClass, ByteRange, Plan, Source},
+    plan::{Content, Part, Plan, Section},
     query::{Class, Query},
     resolve::resolve,
+    span::{BgzfSpan, ByteRange, Span},
     storage::{LocalStorage, Storage},
     ticket::{MAX_URL_RANGE, Ticket, TicketUrl},
 };

@@ -9,6 +9,7 @@
 mod fields;
 mod get;
 mod post;
+mod raw;
 mod region;
 
 pub use self::{

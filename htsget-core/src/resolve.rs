@@ -1,40 +1,32 @@
-//! Resolution: from a query and a file's facts to the spans of the file that answer it.
+//! Resolution: from a query and a file's facts to the plan that answers it.
 //!
-//! Everything here is pure: no I/O, no async. [`resolve()`] gives a [`Selection`]; the I/O
-//! layer reads the few blocks it cuts inside and calls [`Selection::layout`] for the [`Plan`].
-//!
-//! [`Plan`]: crate::Plan
+//! Everything here is pure: no I/O, no async. [`resolve()`] gives the [`Plan`] the server
+//! puts in tickets; [`crate::load::inline`] turns its cut BGZF spans into inline bytes for
+//! callers that want no deferred spans.
 
 mod bgzf;
-mod block;
 mod cram;
-mod selection;
-
-pub use self::{
-    block::{BGZF_EOF, DecodedBlock, MAX_BLOCK_SIZE, encode},
-    selection::{BoundaryBlocks, Selection, Span, cut},
-};
-
-pub(crate) use self::selection::cut_blocks;
 
 use crate::{
-    Class, Error, Query,
+    Class, Content, Error, Plan, Query, Reason, Section, Span,
     facts::{FileFacts, Layout, ReferenceLookup},
     query::{Interval, ReferenceName},
 };
 
-/// Resolves `query` against a file's `facts`.
+/// Resolves `query` against a file's `facts`, without any I/O.
 ///
-/// The selection holds the header span, the body spans (merged, in file order) and the
-/// end-of-file marker. A `class=header` query selects the header only; an empty result selects
-/// the header and the end-of-file marker.
+/// The plan holds the header span, the body spans (merged, in file order) and the end-of-file
+/// marker, inline. A BGZF span whose ends fall inside blocks is a [`Span::Bgzf`]: its cut
+/// blocks are re-encoded when it is fetched, so the payload starts and ends exactly at record
+/// boundaries. A `class=header` query gives the header and the end-of-file marker, both of
+/// the header section; an empty result gives the header and the end-of-file marker.
 ///
 /// # Errors
 ///
 /// [`Error::ReferenceNotFound`] for a reference name the file does not know,
 /// [`Error::UnsupportedFormat`] if the query's format is not the file's, and
 /// [`Error::InvalidInput`] for unplaced reads (`*`) on a variant file.
-pub fn resolve(query: &Query, facts: &FileFacts) -> Result<Selection, Error> {
+pub fn resolve(query: &Query, facts: &FileFacts) -> Result<Plan, Error> {
     if query.format() != facts.format() {
         return Err(Error::UnsupportedFormat {
             format: query.format().to_string(),
@@ -50,10 +42,33 @@ pub fn resolve(query: &Query, facts: &FileFacts) -> Result<Selection, Error> {
             .collect::<Result<_, _>>()?,
     };
 
-    match facts.layout() {
-        Layout::Bgzf(layout) => bgzf::resolve(facts.format(), layout, &targets),
-        Layout::Cram(layout) => Ok(cram::resolve(layout, &targets)),
+    let selected = match facts.layout() {
+        Layout::Bgzf(layout) => bgzf::resolve(layout, &targets)?,
+        Layout::Cram(layout) => cram::resolve(layout, &targets),
+    };
+
+    let tail = match query.class() {
+        Class::Header => Section::Header,
+        Class::Full => Section::Body,
+    };
+
+    let mut plan = Plan::new();
+    if let Some(header) = selected.header {
+        plan.push(Section::Header, Content::Span(header));
     }
+    for span in selected.body {
+        plan.push(Section::Body, Content::Span(span));
+    }
+    plan.push(tail, Content::Inline(selected.eof.to_vec()));
+    Ok(plan)
+}
+
+/// What a format's resolver selects: the header span, the body spans in file order, and the
+/// end-of-file marker.
+struct Selected<'a> {
+    header: Option<Span>,
+    body: Vec<Span>,
+    eof: &'a [u8],
 }
 
 /// One region, with its reference resolved to an index id.
@@ -77,6 +92,7 @@ fn target(
     match reference_name {
         ReferenceName::Unplaced if facts.format().is_reads() => Ok(Target::Unplaced),
         ReferenceName::Unplaced => Err(Error::invalid_input(
+            Reason::ReadsOnly,
             "referenceName \"*\" is only meaningful for reads",
         )),
         ReferenceName::Name(name) => match facts.references().lookup(name) {

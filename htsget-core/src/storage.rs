@@ -1,143 +1,114 @@
-//! Where file bytes come from: a narrow seam so other stores can stand in for local files.
+//! Where file bytes come from: the one seam between resolution and the bytes of files.
+//!
+//! A [`Storage`] names objects by `/`-separated relative keys (`bam/sample.bam`). Opening a key
+//! gives an [`Object`]: a handle with a size, an [`Identity`] and positional reads, so a stream
+//! reads through one handle instead of reopening the object per chunk. Every method is async
+//! and object-safe (`Arc<dyn Storage>` works), so local files and object stores fit behind it
+//! alike; [`LocalStorage`] is the local implementation.
 
-use std::{
-    fs::File,
-    io,
-    path::{Component, Path, PathBuf},
-};
+mod blocking;
+mod local;
 
-/// Random-access reads of named objects (files, or objects of a store).
+use std::{fmt, future::Future, io, pin::Pin, sync::Arc};
+
+pub use self::local::LocalStorage;
+pub(crate) use blocking::blocking;
+
+/// A boxed, sendable future: what [`Storage`] and [`Object`] methods return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Objects (files, or objects of a store) by key.
 ///
-/// Keys are `/`-separated relative names such as `bam/sample.bam`. Implementations must never
-/// read outside their own root.
-pub trait Storage {
-    /// The size of the object in bytes.
-    fn size(&self, key: &str) -> io::Result<u64>;
+/// Implementations must never reach outside their own root: a key that is absolute, holds a
+/// `..` segment, or leads out of the root in any other way is [`io::ErrorKind::NotFound`].
+pub trait Storage: Send + Sync + fmt::Debug {
+    /// What is known of `key` without opening it: its size and identity. Missing objects are
+    /// [`io::ErrorKind::NotFound`].
+    fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Metadata>>;
+
+    /// Opens `key` for positional reads.
+    fn open<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Arc<dyn Object>>>;
+}
+
+/// An opened object: its size and identity as of opening, and reads at any offset.
+pub trait Object: Send + Sync + fmt::Debug {
+    /// The size and identity the object had when opened.
+    fn metadata(&self) -> &Metadata;
+
+    /// Fills `buf` with the bytes at `offset` and gives it back, shortened only where the
+    /// object ends. Taking the buffer lets a stream recycle a few buffers for any length.
+    fn read_at(&self, offset: u64, buf: Vec<u8>) -> BoxFuture<'static, io::Result<Vec<u8>>>;
+
+    /// The object's size in bytes.
+    fn size(&self) -> u64 {
+        self.metadata().size()
+    }
 
     /// Reads up to `len` bytes at `offset`; fewer only at the end of the object.
-    fn read(&self, key: &str, offset: u64, len: usize) -> io::Result<Vec<u8>>;
-
-    /// Reads the whole object.
-    fn read_all(&self, key: &str) -> io::Result<Vec<u8>> {
-        let size = self.size(key)?;
-        let len = usize::try_from(size).map_err(io::Error::other)?;
-        self.read(key, 0, len)
+    fn read(&self, offset: u64, len: usize) -> BoxFuture<'static, io::Result<Vec<u8>>> {
+        let available = usize::try_from(self.size().saturating_sub(offset)).unwrap_or(usize::MAX);
+        self.read_at(offset, vec![0; len.min(available)])
     }
 }
 
-/// Files under a local directory.
-#[derive(Clone, Debug)]
-pub struct LocalStorage {
-    root: PathBuf,
+/// An object's size and identity.
+#[derive(Clone, Debug, Eq, Hash, PartialEq)]
+pub struct Metadata {
+    size: u64,
+    identity: Identity,
 }
 
-impl LocalStorage {
-    /// Storage of the files under `root`.
-    pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+impl Metadata {
+    /// An object of `size` bytes with `identity`.
+    pub fn new(size: u64, identity: Identity) -> Self {
+        Self { size, identity }
     }
 
-    /// The root directory.
-    pub fn root(&self) -> &Path {
-        &self.root
+    /// The size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
     }
 
-    /// The path of `key` under the root. Keys that are absolute or step outside the root
-    /// (`..`) are refused with [`io::ErrorKind::NotFound`].
+    /// The identity.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+}
+
+/// What tells one version of an object from another: it changes whenever the object is
+/// replaced or rewritten (for local files: device, inode, size and modification time; for an
+/// object store: the ETag). Keys caches, and lets a reader notice an object changed under it.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct Identity(Arc<str>);
+
+impl Identity {
+    /// An identity from its opaque text form.
     ///
     /// # Examples
     ///
     /// ```
-    /// use htsget_core::LocalStorage;
-    /// let storage = LocalStorage::new("/data");
-    /// assert!(storage.path("bam/x.bam").is_ok());
-    /// assert!(storage.path("../etc/passwd").is_err());
-    /// assert!(storage.path("/etc/passwd").is_err());
+    /// use htsget_core::storage::Identity;
+    /// let etag = Identity::new("\"9b2cf535f27731c974343645a3985328\"");
+    /// assert_eq!(etag, Identity::new(etag.as_str()));
     /// ```
-    pub fn path(&self, key: &str) -> io::Result<PathBuf> {
-        let relative = Path::new(key);
-        let safe = !key.is_empty()
-            && !key.contains('\0')
-            && relative
-                .components()
-                .all(|c| matches!(c, Component::Normal(_)));
-
-        if safe {
-            Ok(self.root.join(relative))
-        } else {
-            Err(io::Error::new(io::ErrorKind::NotFound, "no such object"))
-        }
+    pub fn new(tag: impl Into<Arc<str>>) -> Self {
+        Self(tag.into())
     }
 
-    fn open(&self, key: &str) -> io::Result<File> {
-        File::open(self.path(key)?)
+    /// The opaque text form.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
-impl Storage for LocalStorage {
-    fn size(&self, key: &str) -> io::Result<u64> {
-        let metadata = self.open(key)?.metadata()?;
-
-        if metadata.is_file() {
-            Ok(metadata.len())
-        } else {
-            Err(io::Error::new(io::ErrorKind::NotFound, "not a file"))
-        }
-    }
-
-    fn read(&self, key: &str, offset: u64, len: usize) -> io::Result<Vec<u8>> {
-        let file = self.open(key)?;
-        read_at(&file, offset, len)
+impl fmt::Display for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
-fn read_at(file: &File, offset: u64, len: usize) -> io::Result<Vec<u8>> {
-    let size = file.metadata()?.len();
-    let available = usize::try_from(size.saturating_sub(offset)).unwrap_or(usize::MAX);
-    let mut buf = vec![0; len.min(available)];
-    let mut filled = 0;
-
-    while filled < buf.len() {
-        match positional_read(file, &mut buf[filled..], offset + filled as u64) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-
-    buf.truncate(filled);
-    Ok(buf)
-}
-
-#[cfg(unix)]
-fn positional_read(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-    std::os::unix::fs::FileExt::read_at(file, buf, offset)
-}
-
-#[cfg(windows)]
-fn positional_read(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn test_read_with_short_tail() {
-        let dir = std::env::temp_dir().join(format!("htsget-storage-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("x"), b"0123456789").unwrap();
-        let storage = LocalStorage::new(&dir);
-        assert_eq!(storage.size("x").unwrap(), 10);
-        assert_eq!(storage.read("x", 8, 5).unwrap(), b"89");
-        assert_eq!(storage.read("x", 20, 5).unwrap(), b"");
-        assert_eq!(storage.read_all("x").unwrap(), b"0123456789");
-        assert_eq!(
-            storage.size("nope").unwrap_err().kind(),
-            io::ErrorKind::NotFound
-        );
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
+/// Reads the whole of `object`.
+pub(crate) async fn read_all(object: &dyn Object) -> io::Result<Vec<u8>> {
+    let len = usize::try_from(object.size()).map_err(io::Error::other)?;
+    object.read(0, len).await
 }

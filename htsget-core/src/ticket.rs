@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use serde::Serialize;
 
-use crate::{BlockClass, ByteRange, Format, Plan, Source};
+use crate::{ByteRange, Content, Format, Plan, Section, Span, span::url};
 
 /// The largest file range one ticket URL covers; longer ranges are split so that a client's
 /// retry of one URL stays cheap (the spec asks for blocks of at most about 1 GB).
@@ -52,20 +52,20 @@ pub struct Ticket {
 }
 
 impl Ticket {
-    /// The ticket for `plan`: each file range becomes `data_url` with a `Range` header (plus
-    /// `headers`, e.g. a short-lived `Authorization`), each inline block a `data:;base64,` URI,
-    /// and each deferred BGZF span `data_url?span=START-END` (with `headers`), which the data
-    /// server answers with [`crate::load::span_parts`].
+    /// The ticket for `plan`: each byte range becomes `data_url` with a `Range` header (plus
+    /// `headers`, e.g. a short-lived `Authorization`), each inline part a `data:;base64,` URI,
+    /// and each BGZF span `data_url?span=START-END` ([`url::with_span`], with `headers`),
+    /// which the data endpoint answers with [`crate::load::span_contents`].
     ///
     /// # Examples
     ///
     /// ```
     /// use std::collections::BTreeMap;
-    /// use htsget_core::{BlockClass, ByteRange, Format, Plan, Source, Ticket};
+    /// use htsget_core::{ByteRange, Content, Format, Plan, Section, Span, Ticket};
     ///
     /// let mut plan = Plan::new();
-    /// plan.push(BlockClass::Header, Source::Range(ByteRange::new(0, 100)));
-    /// plan.push(BlockClass::Body, Source::Inline(b"EOF".to_vec()));
+    /// plan.push(Section::Header, Content::Span(Span::Bytes(ByteRange::new(0, 100))));
+    /// plan.push(Section::Body, Content::Inline(b"EOF".to_vec()));
     ///
     /// let ticket = Ticket::new(&plan, Format::Bam, "https://example.org/data/x.bam", &BTreeMap::new());
     /// assert_eq!(
@@ -79,23 +79,23 @@ impl Ticket {
         data_url: &str,
         headers: &BTreeMap<String, String>,
     ) -> Self {
-        let mut urls = Vec::with_capacity(plan.blocks().len());
+        let mut urls = Vec::with_capacity(plan.parts().len());
 
-        for block in plan.blocks() {
-            let class = block.class().as_str();
+        for part in plan.parts() {
+            let class = part.section().as_str();
 
-            match block.source() {
-                Source::Inline(data) => urls.push(TicketUrl {
+            match part.content() {
+                Content::Inline(data) => urls.push(TicketUrl {
                     url: format!("data:;base64,{}", STANDARD.encode(data)),
                     headers: BTreeMap::new(),
                     class,
                 }),
-                Source::Bgzf(span) => urls.push(TicketUrl {
-                    url: format!("{data_url}?span={}", span.to_param()),
+                Content::Span(Span::Bgzf(span)) => urls.push(TicketUrl {
+                    url: url::with_span(data_url, span),
                     headers: headers.clone(),
                     class,
                 }),
-                Source::Range(range) => {
+                Content::Span(Span::Bytes(range)) => {
                     for part in split(*range) {
                         let mut headers = headers.clone();
                         headers.insert("Range".to_owned(), part.to_string());
@@ -142,11 +142,11 @@ impl Ticket {
         String::from_utf8(out).expect("JSON is UTF-8")
     }
 
-    /// The number of URLs of `class`.
-    pub fn count(&self, class: BlockClass) -> usize {
+    /// The number of URLs of `section`.
+    pub fn count(&self, section: Section) -> usize {
         self.urls()
             .iter()
-            .filter(|u| u.class == class.as_str())
+            .filter(|u| u.class == section.as_str())
             .count()
     }
 }
@@ -164,8 +164,8 @@ mod tests {
     fn test_new_with_range_over_the_url_limit() {
         let mut plan = Plan::new();
         plan.push(
-            BlockClass::Body,
-            Source::Range(ByteRange::new(5, 5 + 2 * MAX_URL_RANGE + 1)),
+            Section::Body,
+            Content::Span(Span::Bytes(ByteRange::new(5, 5 + 2 * MAX_URL_RANGE + 1))),
         );
         let auth = BTreeMap::from([("Authorization".to_owned(), "Bearer t".to_owned())]);
         let ticket = Ticket::new(&plan, Format::Cram, "http://h/d", &auth);
@@ -189,6 +189,6 @@ mod tests {
                 .iter()
                 .all(|u| u.headers()["Authorization"] == "Bearer t")
         );
-        assert_eq!(ticket.count(BlockClass::Body), 3);
+        assert_eq!(ticket.count(Section::Body), 3);
     }
 }

@@ -10,8 +10,8 @@ mod ticket;
 use std::{convert::Infallible, io, sync::Arc, time::Instant};
 
 use bytes::Bytes;
-use htsget_core::{Endpoint, Error};
-use http_body_util::{BodyExt, Empty, Full, combinators::BoxBody};
+use htsget_core::{Endpoint, Error, Reason};
+use http_body_util::{BodyExt, Empty, Full, combinators::UnsyncBoxBody};
 use hyper::{Method, Request, body::Incoming, header};
 use percent_encoding::percent_decode_str;
 
@@ -19,7 +19,7 @@ pub(crate) use self::error::ApiError;
 use crate::state::State;
 
 /// Response bodies: whole (tickets, errors) or streamed (data).
-pub(crate) type Body = BoxBody<Bytes, io::Error>;
+pub(crate) type Body = UnsyncBoxBody<Bytes, io::Error>;
 
 /// A response.
 pub(crate) type Response = hyper::Response<Body>;
@@ -27,11 +27,11 @@ pub(crate) type Response = hyper::Response<Body>;
 pub(crate) fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into())
         .map_err(|never| match never {})
-        .boxed()
+        .boxed_unsync()
 }
 
 pub(crate) fn empty() -> Body {
-    Empty::new().map_err(|never| match never {}).boxed()
+    Empty::new().map_err(|never| match never {}).boxed_unsync()
 }
 
 /// Serves one request: routes it, adds CORS headers, and logs it.
@@ -85,7 +85,7 @@ async fn route(state: &Arc<State>, request: Request<Incoming>) -> Result<Respons
     let raw_path = request.uri().path().to_owned();
     let decoded = percent_decode_str(&raw_path)
         .decode_utf8()
-        .map_err(|_| Error::invalid_input("the path is not valid UTF-8"))?;
+        .map_err(|_| Error::invalid_input(Reason::MalformedPath, "the path is not valid UTF-8"))?;
 
     let (endpoint, rest) = if let Some(rest) = decoded.strip_prefix("/reads/") {
         (Some(Endpoint::Reads), rest)

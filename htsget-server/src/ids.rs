@@ -1,23 +1,20 @@
-//! Ids and data URLs to files under the data root: the one place where path safety lives.
+//! Ids and data keys: their grammar, and where the files of an id are found.
 //!
 //! An id is untrusted. It may contain `/` (`bam/NA12878`), but no empty, `.` or `..` segment,
-//! no backslash, no NUL or control character, and at most [`MAX_ID_LEN`] bytes. The file it
-//! names must, after resolving symbolic links, lie under the data root (unless the operator
-//! allows links out of it).
+//! no backslash, no NUL or control character, and at most [`MAX_ID_LEN`] bytes. What a key may
+//! reach is the storage's business: [`htsget_core::LocalStorage`] serves only regular files
+//! inside its root.
 
-use std::{
-    io,
-    path::{Path, PathBuf},
-    time::SystemTime,
-};
-
-use htsget_core::{Error, Format};
+use htsget_core::{Error, Format, Storage, storage::Metadata};
 
 /// The longest id accepted, in bytes.
 pub const MAX_ID_LEN: usize = 1024;
 
-/// A data file and its index, as storage keys relative to the data root, with the identity
-/// that keys the facts cache (a replaced file gets a new identity).
+/// The formats, in the order data keys are matched against their extensions.
+const FORMATS: [Format; 4] = [Format::Bam, Format::Cram, Format::Vcf, Format::Bcf];
+
+/// A data file and its index, as storage keys, with what storage knows of each (their
+/// identities key the facts cache: a replaced file gets a new one).
 #[derive(Clone, Debug, Eq, Hash, PartialEq)]
 pub struct Located {
     /// The data file's key, e.g. `bam/NA12878.bam`.
@@ -26,8 +23,10 @@ pub struct Located {
     pub index: String,
     /// The format.
     pub format: Format,
-    /// The identities of the data and index files.
-    pub identity: (FileId, FileId),
+    /// The data file's size and identity.
+    pub data_metadata: Metadata,
+    /// The index file's size and identity.
+    pub index_metadata: Metadata,
 }
 
 /// Index extensions to try, in order, for each format.
@@ -41,6 +40,14 @@ fn index_extensions(format: Format) -> &'static [&'static str] {
 }
 
 /// Checks an id's form. Errors are NotFound: a malformed id names nothing.
+///
+/// # Examples
+///
+/// ```
+/// use htsget_server::ids::validate;
+/// assert!(validate("bam/NA12878").is_ok());
+/// assert!(validate("../etc/passwd").is_err());
+/// ```
 pub fn validate(id: &str) -> Result<(), Error> {
     let bad = id.is_empty()
         || id.len() > MAX_ID_LEN
@@ -58,139 +65,48 @@ fn not_found(id: &str) -> Error {
     }
 }
 
-/// A file's identity: device, inode, size and modification time — what changes when the file
-/// is replaced or a link is re-pointed.
-#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
-pub struct FileId {
-    device: u64,
-    inode: u64,
-    size: u64,
-    modified: Option<SystemTime>,
+/// The files behind `id` in `format`: `{id}.{extension}` and the first index beside it.
+pub async fn locate<S>(storage: &S, id: &str, format: Format) -> Result<Located, Error>
+where
+    S: Storage + ?Sized,
+{
+    validate(id)?;
+
+    let data = format!("{id}.{}", format.extension());
+    let data_metadata = storage.head(&data).await.map_err(|_| not_found(id))?;
+
+    for extension in index_extensions(format) {
+        let index = format!("{data}.{extension}");
+        if let Ok(index_metadata) = storage.head(&index).await {
+            return Ok(Located {
+                data,
+                index,
+                format,
+                data_metadata,
+                index_metadata,
+            });
+        }
+    }
+
+    Err(Error::NotFound {
+        what: format!("index of {format} for that id"),
+    })
 }
 
-impl FileId {
-    /// The file's size in bytes.
-    pub fn size(&self) -> u64 {
-        self.size
+/// Checks that a data URL's `key` names a data file a ticket can reference (a data file's
+/// extension; indexes and anything else are not served).
+pub fn data_key(key: &str) -> Result<&str, Error> {
+    validate(key)?;
+
+    let is_data = FORMATS
+        .iter()
+        .any(|f| key.ends_with(&format!(".{}", f.extension())));
+
+    if is_data {
+        Ok(key)
+    } else {
+        Err(not_found(key))
     }
-
-    fn of(metadata: &std::fs::Metadata) -> Self {
-        #[cfg(unix)]
-        let (device, inode) = {
-            use std::os::unix::fs::MetadataExt;
-            (metadata.dev(), metadata.ino())
-        };
-        #[cfg(not(unix))]
-        let (device, inode) = (0, 0);
-
-        Self {
-            device,
-            inode,
-            size: metadata.len(),
-            modified: metadata.modified().ok(),
-        }
-    }
-}
-
-/// Maps ids and data keys to files under the root, remembering which paths were checked to
-/// lie inside it: a path is checked again (links resolved) whenever the file it reaches
-/// changes, so the check costs one `stat` per request instead of a walk of the whole path.
-#[derive(Debug)]
-pub struct Resolver {
-    root: PathBuf,
-    follow_symlinks: bool,
-    checked: quick_cache::sync::Cache<PathBuf, (FileId, bool)>,
-}
-
-impl Resolver {
-    /// A resolver for the canonical `root`.
-    pub fn new(root: PathBuf, follow_symlinks: bool) -> Self {
-        Self {
-            root,
-            follow_symlinks,
-            checked: quick_cache::sync::Cache::new(4096),
-        }
-    }
-
-    /// The canonical data root.
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
-    /// The files behind `id` in `format`.
-    pub fn locate(&self, id: &str, format: Format) -> Result<Located, Error> {
-        validate(id)?;
-
-        let data = format!("{id}.{}", format.extension());
-        let data_id = self.inside(&data).map_err(|_| not_found(id))?;
-
-        for extension in index_extensions(format) {
-            let index = format!("{data}.{extension}");
-            if let Ok(index_id) = self.inside(&index) {
-                return Ok(Located {
-                    data,
-                    index,
-                    format,
-                    identity: (data_id, index_id),
-                });
-            }
-        }
-
-        Err(Error::NotFound {
-            what: format!("index of {format} for that id"),
-        })
-    }
-
-    /// The key and size of a data URL's file, if it is a data file a ticket can reference.
-    pub fn data_file(&self, key: &str) -> Result<(String, u64), Error> {
-        validate(key)?;
-
-        let is_data = [Format::Bam, Format::Cram, Format::Vcf, Format::Bcf]
-            .iter()
-            .any(|f| key.ends_with(&format!(".{}", f.extension())));
-
-        if !is_data {
-            return Err(not_found(key));
-        }
-
-        let id = self.inside(key).map_err(|_| not_found(key))?;
-        Ok((key.to_owned(), id.size))
-    }
-
-    /// The identity of the regular file `key` under the root, which must lie inside the root
-    /// once symbolic links are resolved (unless links out of it are allowed).
-    fn inside(&self, key: &str) -> io::Result<FileId> {
-        let path = self.root.join(key);
-        let metadata = path.metadata()?;
-
-        if !metadata.is_file() {
-            return Err(io::Error::new(io::ErrorKind::NotFound, "not a file"));
-        }
-
-        let id = FileId::of(&metadata);
-        let ok = match self.checked.get(&path) {
-            Some((seen, ok)) if seen == id => ok,
-            _ => {
-                let ok = self.follow_symlinks || path.canonicalize()?.starts_with(&self.root);
-                self.checked.insert(path, (id, ok));
-                ok
-            }
-        };
-
-        if ok {
-            Ok(id)
-        } else {
-            Err(io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                "outside the data root",
-            ))
-        }
-    }
-}
-
-/// The data root, canonical, so that containment checks compare like with like.
-pub fn canonical_root(root: &Path) -> io::Result<PathBuf> {
-    root.canonicalize()
 }
 
 #[cfg(test)]
@@ -218,34 +134,35 @@ mod tests {
         assert!(validate("x..y").is_ok());
     }
 
+    #[test]
+    fn test_data_key_with_indexes_and_data() {
+        assert!(data_key("bam/x.bam").is_ok());
+        assert!(data_key("v/x.vcf.gz").is_ok());
+        assert!(data_key("bam/x.bam.bai").is_err());
+        assert!(data_key("x.txt").is_err());
+        assert!(data_key("../x.bam").is_err());
+    }
+
     #[cfg(unix)]
     #[test]
     fn test_locate_with_symlink_out_of_root() {
-        let base = std::env::temp_dir().join(format!("htsget-ids-{}", std::process::id()));
-        let (root, outside) = (base.join("root"), base.join("outside"));
+        let base = tempfile::tempdir().unwrap();
+        let (root, outside) = (base.path().join("root"), base.path().join("outside"));
         std::fs::create_dir_all(&root).unwrap();
         std::fs::create_dir_all(&outside).unwrap();
         std::fs::write(outside.join("s.bam"), b"x").unwrap();
         std::fs::write(outside.join("s.bam.bai"), b"x").unwrap();
         std::os::unix::fs::symlink(outside.join("s.bam"), root.join("s.bam")).unwrap();
         std::os::unix::fs::symlink(outside.join("s.bam.bai"), root.join("s.bam.bai")).unwrap();
-        let root = canonical_root(&root).unwrap();
-        let strict = Resolver::new(root.clone(), false);
-        let lenient = Resolver::new(root.clone(), true);
+        let strict = htsget_core::LocalStorage::new(&root);
+        let lenient = htsget_core::LocalStorage::new(&root).follow_symlinks(true);
 
-        assert!(strict.locate("s", Format::Bam).is_err());
-        assert!(
-            strict.locate("s", Format::Bam).is_err(),
-            "the cached answer holds"
-        );
-        assert!(lenient.locate("s", Format::Bam).is_ok());
-        assert!(strict.data_file("s.bam").is_err());
-
-        // Re-pointing the link at a file inside the root is noticed.
-        std::fs::write(root.join("in.bam"), b"y").unwrap();
-        std::fs::remove_file(root.join("s.bam")).unwrap();
-        std::os::unix::fs::symlink(root.join("in.bam"), root.join("s.bam")).unwrap();
-        assert!(strict.data_file("s.bam").is_ok());
-        std::fs::remove_dir_all(&base).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            assert!(locate(&strict, "s", Format::Bam).await.is_err());
+            assert!(locate(&lenient, "s", Format::Bam).await.is_ok());
+        });
     }
 }

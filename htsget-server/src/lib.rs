@@ -16,6 +16,7 @@
 
 pub mod config;
 mod deadline;
+#[cfg(feature = "demo")]
 pub mod demo;
 mod http;
 pub mod ids;

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use htsget_server::{Cli, Config, Server, demo};
+use htsget_server::{Cli, Config, Server};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -44,9 +44,11 @@ fn main() -> ExitCode {
 
 async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let server = Server::bind(config).await?;
+    #[cfg(feature = "demo")]
     let url = server.public_url().to_owned();
     tracing::info!(address = %server.local_addr(), data = %server.data_root().display(), "listening");
 
+    #[cfg(feature = "demo")]
     if server.is_demo() {
         print_demo(&url, server.data_root());
     }
@@ -55,8 +57,9 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+#[cfg(feature = "demo")]
 fn print_demo(url: &str, root: &std::path::Path) {
-    let id = demo::ID;
+    let id = htsget_server::demo::ID;
     println!(
         "Serving the built-in demo dataset from {} at {url}",
         root.display()

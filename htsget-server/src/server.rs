@@ -1,6 +1,14 @@
 //! Binding, accepting connections, and graceful shutdown.
 
-use std::{future::Future, io, net::SocketAddr, path::Path, pin::pin, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    io,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    pin::pin,
+    sync::Arc,
+    time::Duration,
+};
 
 use hyper::{server::conn::http1, service::service_fn};
 use hyper_util::{
@@ -9,7 +17,11 @@ use hyper_util::{
 };
 use tokio::{net::TcpListener, sync::Semaphore};
 
-use crate::{config::Config, deadline::Deadline, demo, http, ids, state::State};
+#[cfg(feature = "demo")]
+use crate::demo;
+use htsget_core::LocalStorage;
+
+use crate::{config::Config, deadline::Deadline, http, state::State};
 
 /// Errors starting the server.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +38,10 @@ pub enum StartError {
     /// The demo dataset could not be written.
     #[error("cannot write the demo dataset: {0}")]
     Demo(io::Error),
+    /// No data root was given, and the server was built without the `demo` feature, so it has
+    /// no built-in dataset to serve instead.
+    #[error("no data root given (this build has no built-in demo dataset)")]
+    NoDataRoot,
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -41,26 +57,34 @@ pub enum StartError {
 pub struct Server {
     listener: TcpListener,
     state: Arc<State>,
+    root: PathBuf,
+    #[cfg(feature = "demo")]
     demo: Option<demo::Dataset>,
 }
 
 impl Server {
-    /// Binds `config.bind` and prepares the state (with no data root, writes the demo dataset).
+    /// Binds `config.bind` and prepares the state (with no data root, writes the demo dataset;
+    /// built without the `demo` feature, fails with [`StartError::NoDataRoot`] instead).
     pub async fn bind(config: Config) -> Result<Self, StartError> {
+        #[cfg(feature = "demo")]
         let demo = match &config.data {
             Some(_) => None,
             None => Some(demo::Dataset::generate().map_err(StartError::Demo)?),
         };
 
+        #[cfg(feature = "demo")]
         let root = match (&config.data, &demo) {
             (Some(path), _) => path.clone(),
             (None, Some(dataset)) => dataset.root().to_owned(),
             (None, None) => unreachable!("demo dataset is generated when no data root is given"),
         };
-        let root = ids::canonical_root(&root).map_err(|source| StartError::DataRoot {
+        #[cfg(not(feature = "demo"))]
+        let root = config.data.clone().ok_or(StartError::NoDataRoot)?;
+        let root = root.canonicalize().map_err(|source| StartError::DataRoot {
             path: root.display().to_string(),
             source,
         })?;
+        let storage = LocalStorage::new(&root).follow_symlinks(config.follow_symlinks);
 
         let listener = TcpListener::bind(config.bind)
             .await
@@ -77,11 +101,13 @@ impl Server {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{local}"));
-        let state = Arc::new(State::new(config, root, public_url));
+        let state = Arc::new(State::new(config, Arc::new(storage), public_url));
 
         Ok(Self {
             listener,
             state,
+            root,
+            #[cfg(feature = "demo")]
             demo,
         })
     }
@@ -100,12 +126,19 @@ impl Server {
 
     /// The canonical data root.
     pub fn data_root(&self) -> &Path {
-        &self.state.root
+        &self.root
     }
 
     /// Whether the built-in demo dataset is served.
+    #[cfg(feature = "demo")]
     pub fn is_demo(&self) -> bool {
         self.demo.is_some()
+    }
+
+    /// Whether the built-in demo dataset is served: never, in a build without the `demo` feature.
+    #[cfg(not(feature = "demo"))]
+    pub fn is_demo(&self) -> bool {
+        false
     }
 
     /// Serves until `shutdown` completes, then stops accepting and waits for in-flight
@@ -114,6 +147,8 @@ impl Server {
         let Self {
             listener,
             state,
+            root: _,
+            #[cfg(feature = "demo")]
             demo,
         } = self;
         let graceful = GracefulShutdown::new();
@@ -165,6 +200,7 @@ impl Server {
         drop(listener);
         tracing::info!("shutting down: waiting for in-flight requests");
         graceful.shutdown().await;
+        #[cfg(feature = "demo")]
         drop(demo);
         Ok(())
     }

@@ -106,7 +106,7 @@ pub(super) fn cram(prefix: &[u8]) -> io::Result<(References, u8)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resolve::{BGZF_EOF, encode};
+    use crate::bgzf::{BGZF_EOF, encode};
 
     #[test]
     fn test_vcf_with_truncated_prefix() {

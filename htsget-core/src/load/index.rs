@@ -15,7 +15,7 @@ use noodles::{
     tabix,
 };
 
-use crate::{facts::BinningIndex, resolve::DecodedBlock};
+use crate::{bgzf::DecodedBlock, facts::BinningIndex};
 
 /// Parses a BAI, CSI or TBI index.
 ///
@@ -138,7 +138,7 @@ mod tests {
             &0u32.to_le_bytes(),
         ]
         .concat();
-        let bgzf = crate::resolve::encode(&csi).unwrap();
+        let bgzf = crate::bgzf::encode(&csi).unwrap();
         let error = binning(&bgzf).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::InvalidData);
         assert!(

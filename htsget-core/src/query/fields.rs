@@ -5,7 +5,7 @@
 
 use std::{fmt, str::FromStr};
 
-use crate::Error;
+use crate::{Error, Reason};
 
 /// A BAM record field that `fields` can name (htsget "Field filtering").
 #[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -92,7 +92,12 @@ impl FromStr for Field {
         Self::ALL
             .into_iter()
             .find(|field| field.as_str() == s)
-            .ok_or_else(|| Error::invalid_input(format!("unknown field `{s}` in fields")))
+            .ok_or_else(|| {
+                Error::invalid_input(
+                    Reason::UnknownField,
+                    format!("unknown field `{s}` in fields"),
+                )
+            })
     }
 }
 
@@ -123,7 +128,10 @@ impl Fields {
     /// ```
     pub fn new(fields: Vec<Field>) -> Result<Self, Error> {
         if fields.is_empty() {
-            return Err(Error::invalid_input("fields must name at least one field"));
+            return Err(Error::invalid_input(
+                Reason::NoFields,
+                "fields must name at least one field",
+            ));
         }
 
         let mut unique = Vec::with_capacity(fields.len());
@@ -196,9 +204,10 @@ impl Tags {
         }
 
         if let Some(tag) = tags.iter().flatten().find(|tag| notags.contains(tag)) {
-            return Err(Error::invalid_input(format!(
-                "tag `{tag}` is in both tags and notags"
-            )));
+            return Err(Error::invalid_input(
+                Reason::TagInBothLists,
+                format!("tag `{tag}` is in both tags and notags"),
+            ));
         }
 
         Ok(Self { tags, notags })
@@ -233,9 +242,10 @@ impl Tags {
 fn validate_tag(tag: &str) -> Result<(), Error> {
     match tag.as_bytes() {
         [first, second] if first.is_ascii_alphabetic() && second.is_ascii_alphanumeric() => Ok(()),
-        _ => Err(Error::invalid_input(format!(
-            "invalid tag `{tag}`: a tag is a letter followed by a letter or a digit"
-        ))),
+        _ => Err(Error::invalid_input(
+            Reason::InvalidTag,
+            format!("invalid tag `{tag}`: a tag is a letter followed by a letter or a digit"),
+        )),
     }
 }
 

@@ -1,78 +1,7 @@
 //! Building a [`Query`] from the parameters of a GET request.
 
-use super::{Class, Field, Fields, Region, Tags};
-use crate::{Endpoint, Error, Query};
-
-/// The htsget parameters of a GET request, as given and not yet validated.
-struct Params<V> {
-    format: Option<V>,
-    class: Option<V>,
-    reference_name: Option<V>,
-    start: Option<V>,
-    end: Option<V>,
-    fields: Option<V>,
-    tags: Option<V>,
-    notags: Option<V>,
-}
-
-impl<V: AsRef<str>> Params<V> {
-    /// Sorts `params` into the htsget parameters, ignoring the others.
-    fn collect<I, K>(params: I) -> Result<Self, Error>
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: AsRef<str>,
-    {
-        let mut this = Self {
-            format: None,
-            class: None,
-            reference_name: None,
-            start: None,
-            end: None,
-            fields: None,
-            tags: None,
-            notags: None,
-        };
-
-        for (key, value) in params {
-            let key = key.as_ref();
-
-            let slot = match key {
-                "format" => &mut this.format,
-                "class" => &mut this.class,
-                "referenceName" => &mut this.reference_name,
-                "start" => &mut this.start,
-                "end" => &mut this.end,
-                "fields" => &mut this.fields,
-                "tags" => &mut this.tags,
-                "notags" => &mut this.notags,
-                // Extensions such as htsget-rs' `encryptionScheme` pass through.
-                _ => continue,
-            };
-
-            if slot.replace(value).is_some() {
-                return Err(Error::invalid_input(format!(
-                    "the parameter `{key}` is given more than once"
-                )));
-            }
-        }
-
-        Ok(this)
-    }
-
-    /// The name of the first parameter given that `class=header` does not allow.
-    fn not_allowed_with_header(&self) -> Option<&'static str> {
-        [
-            ("referenceName", self.reference_name.is_some()),
-            ("start", self.start.is_some()),
-            ("end", self.end.is_some()),
-            ("fields", self.fields.is_some()),
-            ("tags", self.tags.is_some()),
-            ("notags", self.notags.is_some()),
-        ]
-        .into_iter()
-        .find_map(|(name, given)| given.then_some(name))
-    }
-}
+use super::raw::{RawQuery, RawRegion};
+use crate::{Endpoint, Error, Query, Reason};
 
 impl Query {
     /// Builds a query from the parameters of a GET request to `endpoint`.
@@ -119,106 +48,108 @@ impl Query {
         K: AsRef<str>,
         V: AsRef<str>,
     {
-        let params = Params::collect(params)?;
+        raw(params)?.validate(endpoint)
+    }
+}
 
-        let format = match &params.format {
-            Some(format) => endpoint.parse_format(format.as_ref())?,
-            None => endpoint.default_format(),
+/// The htsget parameters of a GET request, as given.
+#[derive(Default)]
+struct Params {
+    format: Option<String>,
+    class: Option<String>,
+    reference_name: Option<String>,
+    start: Option<String>,
+    end: Option<String>,
+    fields: Option<String>,
+    tags: Option<String>,
+    notags: Option<String>,
+}
+
+/// Sorts `params` into the htsget parameters, ignoring the others, and reads their syntax.
+fn raw<I, K, V>(params: I) -> Result<RawQuery, Error>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let mut given = Params::default();
+
+    for (key, value) in params {
+        let key = key.as_ref();
+
+        let slot = match key {
+            "format" => &mut given.format,
+            "class" => &mut given.class,
+            "referenceName" => &mut given.reference_name,
+            "start" => &mut given.start,
+            "end" => &mut given.end,
+            "fields" => &mut given.fields,
+            "tags" => &mut given.tags,
+            "notags" => &mut given.notags,
+            // Extensions such as htsget-rs' `encryptionScheme` pass through.
+            _ => continue,
         };
 
-        let mut query = Self::new(endpoint, format);
-
-        if let Some(class) = &params.class {
-            let class = parse_class(class.as_ref())?;
-
-            if class == Class::Header
-                && let Some(name) = params.not_allowed_with_header()
-            {
-                return Err(Error::invalid_input(format!(
-                    "`{name}` cannot be given with class=header"
-                )));
-            }
-
-            query = query.with_class(class);
-        }
-
-        if let Some(region) = region(endpoint, &params)? {
-            query = query.with_region(region);
-        }
-
-        if let Some(fields) = &params.fields {
-            reads_only(endpoint, "`fields`")?;
-            let fields = fields
-                .as_ref()
-                .split(',')
-                .map(str::parse)
-                .collect::<Result<Vec<Field>, _>>()?;
-            query = query.with_fields(Fields::new(fields)?);
-        }
-
-        if params.tags.is_some() || params.notags.is_some() {
-            let tags = params.tags.as_ref().map(|tags| tag_list(tags.as_ref()));
-            let notags = params
-                .notags
-                .as_ref()
-                .map(|notags| tag_list(notags.as_ref()));
-            query = query.with_tags(Tags::new(tags, notags.unwrap_or_default())?);
-        }
-
-        Ok(query)
-    }
-}
-
-/// Parses a `class` value: only `header` is defined.
-pub(super) fn parse_class(value: &str) -> Result<Class, Error> {
-    match value {
-        "header" => Ok(Class::Header),
-        _ => Err(Error::invalid_input(format!(
-            "invalid class `{value}`: the only class is `header`"
-        ))),
-    }
-}
-
-/// Fails with [`Error::InvalidInput`] unless `endpoint` is the reads endpoint.
-pub(super) fn reads_only(endpoint: Endpoint, what: &str) -> Result<(), Error> {
-    match endpoint {
-        Endpoint::Reads => Ok(()),
-        Endpoint::Variants => Err(Error::invalid_input(format!(
-            "{what} is only defined on the reads endpoint"
-        ))),
-    }
-}
-
-/// The region from `referenceName`, `start` and `end`, if a `referenceName` is given.
-fn region<V: AsRef<str>>(endpoint: Endpoint, params: &Params<V>) -> Result<Option<Region>, Error> {
-    let start = params
-        .start
-        .as_ref()
-        .map(|s| position("start", s.as_ref()))
-        .transpose()?;
-    let end = params
-        .end
-        .as_ref()
-        .map(|s| position("end", s.as_ref()))
-        .transpose()?;
-
-    let Some(name) = &params.reference_name else {
-        if start.is_some() || end.is_some() {
+        if slot.replace(value.as_ref().to_owned()).is_some() {
             return Err(Error::invalid_input(
-                "start and end cannot be given without referenceName",
+                Reason::DuplicateParameter,
+                format!("the parameter `{key}` is given more than once"),
             ));
         }
-
-        return Ok(None);
-    };
-
-    let region = Region::new(name.as_ref(), start, end)?;
-
-    if region.reference_name().is_unplaced() {
-        reads_only(endpoint, "referenceName `*`")?;
     }
 
-    Ok(Some(region))
+    let selectors = [
+        ("referenceName", given.reference_name.is_some()),
+        ("start", given.start.is_some()),
+        ("end", given.end.is_some()),
+        ("fields", given.fields.is_some()),
+        ("tags", given.tags.is_some()),
+        ("notags", given.notags.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, is_given)| is_given.then_some(name))
+    .collect();
+
+    let (start, end) = (
+        given
+            .start
+            .as_deref()
+            .map(|s| position("start", s))
+            .transpose(),
+        given.end.as_deref().map(|s| position("end", s)).transpose(),
+    );
+
+    let positions = given.start.is_some() || given.end.is_some();
+    let regions = match given.reference_name {
+        Some(name) => Some(Ok(name)),
+        None if positions => Some(Err(Error::invalid_input(
+            Reason::PositionWithoutReference,
+            "start and end cannot be given without referenceName",
+        ))),
+        None => None,
+    }
+    .map(|reference_name| {
+        vec![RawRegion {
+            label: None,
+            reference_name,
+            start,
+            end,
+        }]
+    });
+
+    Ok(RawQuery {
+        format: given.format,
+        class: given.class,
+        selectors,
+        regions,
+        fields: given
+            .fields
+            .map(|f| f.split(',').map(str::to_owned).collect()),
+        tags: given.tags.as_deref().map(tag_list),
+        notags: given.notags.as_deref().map(tag_list),
+        empty_ranges: true,
+        header_class: "class=header",
+    })
 }
 
 /// Parses a `start` or `end` value: a decimal integer from 0 to 2³²−1, digits only.
@@ -230,10 +161,13 @@ fn position(name: &str, value: &str) -> Result<u32, Error> {
         .then(|| value.parse().ok())
         .flatten()
         .ok_or_else(|| {
-            Error::invalid_input(format!(
-                "invalid {name} `{value}`: expected an integer from 0 to {}",
-                u32::MAX
-            ))
+            Error::invalid_input(
+                Reason::InvalidPosition,
+                format!(
+                    "invalid {name} `{value}`: expected an integer from 0 to {}",
+                    u32::MAX
+                ),
+            )
         })
 }
 
@@ -249,7 +183,10 @@ fn tag_list(list: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ErrorKind, Format, query::ReferenceName};
+    use crate::{
+        Class, ErrorKind, Format,
+        query::{Field, Fields, ReferenceName, Region, Tags},
+    };
 
     fn reads(params: &[(&str, &str)]) -> Result<Query, Error> {
         Query::from_get(Endpoint::Reads, params.iter().copied())

@@ -3,11 +3,8 @@
 use serde::{Deserialize, Deserializer, de::IgnoredAny};
 use serde_json::{Map, Value};
 
-use super::{
-    Class, Field, Fields, Region, Tags,
-    get::{parse_class, reads_only},
-};
-use crate::{Endpoint, Error, Query};
+use super::raw::{RawQuery, RawRegion};
+use crate::{Endpoint, Error, Query, Reason};
 
 /// A POST body as given, with the JSON types checked but nothing else.
 ///
@@ -86,81 +83,55 @@ impl Query {
     /// # Ok::<_, htsget_core::Error>(())
     /// ```
     pub fn from_post(endpoint: Endpoint, body: &[u8]) -> Result<Self, Error> {
-        let body = parse_body(body)?;
-
-        if let Some(name) = [
-            ("referenceName", body.reference_name),
-            ("start", body.start),
-            ("end", body.end),
-        ]
-        .into_iter()
-        .find_map(|(name, given)| given.then_some(name))
-        {
-            return Err(Error::invalid_input(format!(
-                "`{name}` is not allowed at the top level of a POST body: use `regions`"
-            )));
-        }
-
-        let format = match &body.format {
-            Some(format) => endpoint.parse_format(format)?,
-            None => endpoint.default_format(),
-        };
-
-        let mut query = Self::new(endpoint, format);
-
-        if let Some(class) = &body.class {
-            let class = parse_class(class)?;
-
-            if class == Class::Header
-                && let Some(name) = [
-                    ("regions", body.regions.is_some()),
-                    ("fields", body.fields.is_some()),
-                    ("tags", body.tags.is_some()),
-                    ("notags", body.notags.is_some()),
-                ]
-                .into_iter()
-                .find_map(|(name, given)| given.then_some(name))
-            {
-                return Err(Error::invalid_input(format!(
-                    "`{name}` cannot be given with class \"header\""
-                )));
-            }
-
-            query = query.with_class(class);
-        }
-
-        if let Some(regions) = body.regions {
-            if regions.is_empty() {
-                return Err(Error::invalid_input(
-                    "regions must hold at least one region (leave it out for the whole file)",
-                ));
-            }
-
-            let regions = regions
-                .into_iter()
-                .enumerate()
-                .map(|(i, region)| parse_region(endpoint, i, &region))
-                .collect::<Result<_, _>>()?;
-
-            query = query.with_regions(regions);
-        }
-
-        if let Some(fields) = body.fields {
-            reads_only(endpoint, "`fields`")?;
-            let fields = fields
-                .iter()
-                .map(|name| name.parse())
-                .collect::<Result<Vec<Field>, _>>()?;
-            query = query.with_fields(Fields::new(fields)?);
-        }
-
-        if body.tags.is_some() || body.notags.is_some() {
-            let tags = Tags::new(body.tags, body.notags.unwrap_or_default())?;
-            query = query.with_tags(tags);
-        }
-
-        Ok(query)
+        raw(parse_body(body)?)?.validate(endpoint)
     }
+}
+
+/// The raw query of a parsed body.
+fn raw(body: Body) -> Result<RawQuery, Error> {
+    if let Some(name) = [
+        ("referenceName", body.reference_name),
+        ("start", body.start),
+        ("end", body.end),
+    ]
+    .into_iter()
+    .find_map(|(name, given)| given.then_some(name))
+    {
+        return Err(Error::invalid_input(
+            Reason::RegionKeyAtTopLevel,
+            format!("`{name}` is not allowed at the top level of a POST body: use `regions`"),
+        ));
+    }
+
+    let selectors = [
+        ("regions", body.regions.is_some()),
+        ("fields", body.fields.is_some()),
+        ("tags", body.tags.is_some()),
+        ("notags", body.notags.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, given)| given.then_some(name))
+    .collect();
+
+    let regions = body.regions.map(|regions| {
+        regions
+            .iter()
+            .enumerate()
+            .map(|(i, region)| raw_region(i, region))
+            .collect()
+    });
+
+    Ok(RawQuery {
+        format: body.format,
+        class: body.class,
+        selectors,
+        regions,
+        fields: body.fields,
+        tags: body.tags,
+        notags: body.notags,
+        empty_ranges: false,
+        header_class: "class \"header\"",
+    })
 }
 
 /// Parses the body as a JSON object; an empty body is an empty object.
@@ -173,27 +144,24 @@ fn parse_body(body: &[u8]) -> Result<Body, Error> {
 
     // Serde would also read a struct from a JSON array, one element per field in order.
     if !body.starts_with(b"{") {
-        return Err(Error::invalid_input("the POST body must be a JSON object"));
+        return Err(Error::invalid_input(
+            Reason::MalformedBody,
+            "the POST body must be a JSON object",
+        ));
     }
 
     serde_json::from_slice(body)
-        .map_err(|e| Error::invalid_input(format!("invalid POST body: {e}")))
+        .map_err(|e| Error::invalid_input(Reason::MalformedBody, format!("invalid POST body: {e}")))
 }
 
-/// Parses `regions[index]`.
-fn parse_region(
-    endpoint: Endpoint,
-    index: usize,
-    region: &Map<String, Value>,
-) -> Result<Region, Error> {
-    let invalid =
-        |message: &str| Error::invalid_input(format!("invalid regions[{index}]: {message}"));
-
-    let name = match region.get("referenceName") {
-        Some(Value::String(name)) => name,
-        None | Some(Value::Null) => return Err(invalid("referenceName is missing")),
-        Some(_) => return Err(invalid("referenceName must be a string")),
-    };
+/// `regions[index]`, its values' JSON types checked.
+fn raw_region(index: usize, region: &Map<String, Value>) -> RawRegion {
+    let reference_name = match region.get("referenceName") {
+        Some(Value::String(name)) => Ok(name.clone()),
+        None | Some(Value::Null) => Err("referenceName is missing"),
+        Some(_) => Err("referenceName must be a string"),
+    }
+    .map_err(|message| Error::invalid_input(Reason::MissingReferenceName, message));
 
     let position = |key: &str| match region.get(key) {
         None | Some(Value::Null) => Ok(None),
@@ -202,33 +170,23 @@ fn parse_region(
             .and_then(|n| u32::try_from(n).ok())
             .map(Some)
             .ok_or_else(|| {
-                invalid(&format!(
-                    "{key} must be an integer from 0 to {}, not {}",
-                    u32::MAX,
-                    describe(value)
-                ))
+                Error::invalid_input(
+                    Reason::InvalidPosition,
+                    format!(
+                        "{key} must be an integer from 0 to {}, not {}",
+                        u32::MAX,
+                        describe(value)
+                    ),
+                )
             }),
     };
 
-    let (start, end) = (position("start")?, position("end")?);
-
-    let region = Region::new(name.as_str(), start, end).map_err(|e| match e {
-        Error::InvalidInput { message } => invalid(&message),
-        e => e,
-    })?;
-
-    // `Region` allows the empty `start == end` of GET; POST does not.
-    if let (Some(start), Some(end)) = (start, end)
-        && start >= end
-    {
-        return Err(Error::InvalidRange { start, end });
+    RawRegion {
+        label: Some(format!("regions[{index}]")),
+        reference_name,
+        start: position("start"),
+        end: position("end"),
     }
-
-    if region.reference_name().is_unplaced() {
-        reads_only(endpoint, "referenceName `*`")?;
-    }
-
-    Ok(region)
 }
 
 /// A short description of `value` for messages: a number as written, otherwise its type.
@@ -246,7 +204,10 @@ fn describe(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ErrorKind, Format, query::ReferenceName};
+    use crate::{
+        Class, ErrorKind, Format,
+        query::{Field, Fields, ReferenceName, Region, Tags},
+    };
 
     fn reads(body: &str) -> Result<Query, Error> {
         Query::from_post(Endpoint::Reads, body.as_bytes())

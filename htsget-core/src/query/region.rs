@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use crate::Error;
+use crate::{Error, Reason};
 
 /// The htsget spelling of the unplaced reference.
 const UNPLACED: &str = "*";
@@ -189,12 +189,16 @@ impl Region {
         let name = name.into();
 
         if name.is_empty() {
-            return Err(Error::invalid_input("referenceName must not be empty"));
+            return Err(Error::invalid_input(
+                Reason::EmptyReferenceName,
+                "referenceName must not be empty",
+            ));
         }
 
         if name == UNPLACED {
             if start.is_some() || end.is_some() {
                 return Err(Error::invalid_input(
+                    Reason::PositionWithUnplaced,
                     "start and end cannot be given with referenceName `*`",
                 ));
             }

@@ -2,14 +2,10 @@
 
 use noodles::{bgzf::VirtualPosition, csi::binning_index::index::reference_sequence::bin::Chunk};
 
-use super::{BGZF_EOF, Selection, Span, Target};
-use crate::{Error, Format, facts::BgzfFacts};
+use super::{Selected, Target};
+use crate::{Error, Span, bgzf::BGZF_EOF, facts::BgzfFacts};
 
-pub(super) fn resolve(
-    format: Format,
-    facts: &BgzfFacts,
-    targets: &[Target],
-) -> Result<Selection, Error> {
+pub(super) fn resolve(facts: &BgzfFacts, targets: &[Target]) -> Result<Selected<'static>, Error> {
     let header_end = facts.header_end();
     let data_end =
         VirtualPosition::try_from((facts.data_end(), 0)).map_err(|_| Error::InvalidData {
@@ -43,19 +39,14 @@ pub(super) fn resolve(
 
     let body = merge(chunks)
         .into_iter()
-        .map(|chunk| Span::Bgzf {
-            start: chunk.start().max(header_end),
-            end: chunk.end().min(data_end),
-        })
-        .filter(|span| matches!(span, Span::Bgzf { start, end } if start < end))
+        .filter_map(|chunk| Span::bgzf(chunk.start().max(header_end), chunk.end().min(data_end)))
         .collect();
 
-    let header = Span::Bgzf {
-        start: VirtualPosition::default(),
-        end: header_end,
-    };
-
-    Ok(Selection::new(format, header, body, BGZF_EOF.to_vec()))
+    Ok(Selected {
+        header: Span::bgzf(VirtualPosition::default(), header_end),
+        body,
+        eof: &BGZF_EOF,
+    })
 }
 
 /// Sorts chunks and merges those that overlap or meet in the same BGZF block: cutting one

@@ -2,10 +2,10 @@
 
 use std::collections::BTreeSet;
 
-use super::{Selection, Span, Target};
-use crate::{Format, facts::CramFacts, plan::ByteRange, query::Interval};
+use super::{Selected, Target};
+use crate::{ByteRange, Span, facts::CramFacts, query::Interval};
 
-pub(super) fn resolve(facts: &CramFacts, targets: &[Target]) -> Selection {
+pub(super) fn resolve<'a>(facts: &'a CramFacts, targets: &[Target]) -> Selected<'a> {
     let header_end = facts.header_end();
     let data_end = facts.data_end().max(header_end);
 
@@ -43,10 +43,11 @@ pub(super) fn resolve(facts: &CramFacts, targets: &[Target]) -> Selection {
         }
     }
 
-    let body = merge(ranges).into_iter().map(Span::Bytes).collect();
-    let header = Span::Bytes(ByteRange::new(0, header_end));
-
-    Selection::new(Format::Cram, header, body, facts.eof().to_vec())
+    Selected {
+        header: Some(Span::Bytes(ByteRange::new(0, header_end))),
+        body: merge(ranges).into_iter().map(Span::Bytes).collect(),
+        eof: facts.eof(),
+    }
 }
 
 fn selects(target: &Target, record: &noodles::cram::crai::Record) -> bool {

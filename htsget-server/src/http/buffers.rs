@@ -5,47 +5,44 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 
 use bytes::Bytes;
 
-/// The buffers of one stream.
+/// The buffers of one stream. It makes a new buffer only when none has come back, so it holds
+/// as many as the stream has in flight at once (reads ahead, and frames not yet written).
 pub(crate) struct Pool {
     free: Receiver<Vec<u8>>,
-    home: Sender<Vec<u8>>,
-    made: usize,
-    max: usize,
+    home: Home,
 }
 
 impl Pool {
-    /// A pool that makes at most `max` buffers.
-    pub(crate) fn new(max: usize) -> Self {
+    /// An empty pool.
+    pub(crate) fn new() -> Self {
         let (home, free) = channel();
         Self {
             free,
-            home,
-            made: 0,
-            max,
+            home: Home(home),
         }
     }
 
-    /// A buffer of `len` bytes: one given back, a new one while fewer than the most exist, or
-    /// else the next one given back (blocking). `None` if none can come back.
-    pub(crate) fn take(&mut self, len: usize) -> Option<Vec<u8>> {
-        let mut buf = match self.free.try_recv() {
-            Ok(buf) => buf,
-            Err(_) if self.made < self.max => {
-                self.made += 1;
-                Vec::with_capacity(len)
-            }
-            Err(_) => self.free.recv().ok()?,
-        };
+    /// A buffer of `len` bytes: one given back, or a new one.
+    pub(crate) fn take(&mut self, len: usize) -> Vec<u8> {
+        let mut buf = self.free.try_recv().unwrap_or_default();
         buf.resize(len, 0);
-        Some(buf)
+        buf
     }
 
+    /// Where frames give their buffers back.
+    pub(crate) fn home(&self) -> Home {
+        self.home.clone()
+    }
+}
+
+/// The way back to a [`Pool`].
+#[derive(Clone)]
+pub(crate) struct Home(Sender<Vec<u8>>);
+
+impl Home {
     /// `buf` as a body frame; its memory comes back to the pool when the frame is dropped.
-    pub(crate) fn frame(&self, buf: Vec<u8>) -> Bytes {
-        Bytes::from_owner(Recycled {
-            buf,
-            home: self.home.clone(),
-        })
+    pub(crate) fn frame(self, buf: Vec<u8>) -> Bytes {
+        Bytes::from_owner(Recycled { buf, home: self.0 })
     }
 }
 
@@ -73,15 +70,15 @@ mod tests {
 
     #[test]
     fn test_take_with_frames_given_back() {
-        let mut pool = Pool::new(2);
-        let a = pool.take(10).unwrap();
+        let mut pool = Pool::new();
+        let a = pool.take(10);
         let address = a.as_ptr();
-        let frame = pool.frame(a);
+        let frame = pool.home().frame(a);
         assert_eq!(frame.len(), 10);
-        let b = pool.take(5).unwrap();
+        let b = pool.take(5);
         drop(frame);
         // The third buffer is the first one, given back.
-        let c = pool.take(8).unwrap();
+        let c = pool.take(8);
         assert_eq!(c.as_ptr(), address);
         assert_eq!((b.len(), c.len()), (5, 8));
     }

@@ -3,8 +3,8 @@
 use std::{collections::BTreeMap, sync::Arc};
 
 use bytes::Bytes;
-use htsget_core::{Endpoint, Error, Query, Ticket, query::GET_PARAMETERS, resolve};
-use http_body_util::{BodyExt, Limited};
+use htsget_core::{Endpoint, Error, Query, Reason, Ticket, query::GET_PARAMETERS, resolve};
+use http_body_util::BodyExt;
 use hyper::{
     Method, Request,
     body::Incoming,
@@ -13,7 +13,7 @@ use hyper::{
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 use super::{Response, error::ApiError, full};
-use crate::state::State;
+use crate::{ids, state::State};
 
 /// The media type of tickets.
 pub(crate) const TICKET_TYPE: &str = "application/vnd.ga4gh.htsget.v1.3.0+json; charset=utf-8";
@@ -64,24 +64,26 @@ pub(crate) async fn handle(
             let on_url = form_urlencoded::parse(query_string.as_bytes())
                 .find(|(key, _)| GET_PARAMETERS.contains(&key.as_ref()));
             if let Some((key, _)) = on_url {
-                return Err(Error::invalid_input(format!(
-                    "POST requests take their parameters in the body, not {key:?} on the URL"
-                ))
+                return Err(Error::invalid_input(
+                    Reason::ParameterOnPostUrl,
+                    format!(
+                        "POST requests take their parameters in the body, not {key:?} on the URL"
+                    ),
+                )
                 .into());
             }
-            let body = tokio::time::timeout(
-                state.config.header_timeout,
-                read_body(request, state.config.max_post_bytes),
-            )
-            .await
-            .map_err(|_| Error::invalid_input("the request body arrived too slowly"))??;
+            let deadline = tokio::time::Instant::now() + state.config.header_timeout;
+            let body = read_body(request, state.config.max_post_bytes, deadline).await?;
             let query = Query::from_post(endpoint, &body)?;
             let regions = query.regions().map_or(0, <[_]>::len);
             if regions > state.config.max_regions {
-                return Err(Error::invalid_input(format!(
-                    "{regions} regions asked; at most {} are served per request",
-                    state.config.max_regions
-                ))
+                return Err(Error::invalid_input(
+                    Reason::TooManyRegions,
+                    format!(
+                        "{regions} regions asked; at most {} are served per request",
+                        state.config.max_regions
+                    ),
+                )
                 .into());
             }
             query
@@ -89,10 +91,10 @@ pub(crate) async fn handle(
         _ => return Err(ApiError::MethodNotAllowed("GET, POST, OPTIONS")),
     };
 
-    let located = state.resolver.locate(id, query.format())?;
+    let located = ids::locate(&*state.storage, id, query.format()).await?;
     let facts = state.facts(&located).await?;
     // No I/O: blocks cut inside are re-encoded when their URL is fetched.
-    let plan = resolve(&query, &facts)?.layout_deferred();
+    let plan = resolve(&query, &facts)?;
 
     let url = data_url(&state.public_url, &located.data);
     let ticket = Ticket::new(&plan, query.format(), &url, &BTreeMap::new());
@@ -109,23 +111,68 @@ pub(crate) fn data_url(public_url: &str, key: &str) -> String {
     format!("{public_url}/data/{}", utf8_percent_encode(key, PATH))
 }
 
-async fn read_body(request: Request<Incoming>, limit: u64) -> Result<Bytes, ApiError> {
-    let too_large = || Error::PayloadTooLarge { limit };
+/// How much of a body over the limit is read and thrown away before the 413 goes out: a client
+/// still sending when the connection closed would see a broken pipe instead of the answer.
+/// Bodies that declare more are refused at once.
+const DRAIN_LIMIT: u64 = 64 << 20;
 
-    if let Some(length) = request.headers().get(header::CONTENT_LENGTH)
-        && length
-            .to_str()
-            .ok()
-            .and_then(|s| s.parse::<u64>().ok())
-            .is_some_and(|n| n > limit)
-    {
-        return Err(too_large().into());
+/// The request body, if it is at most `limit` bytes and arrives by `deadline`.
+async fn read_body(
+    request: Request<Incoming>,
+    limit: u64,
+    deadline: tokio::time::Instant,
+) -> Result<Bytes, ApiError> {
+    let too_large = || ApiError::from(Error::PayloadTooLarge { limit });
+
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|length| length.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > DRAIN_LIMIT) {
+        return Err(too_large());
     }
 
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    match Limited::new(request.into_body(), limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large().into()),
-        Err(_) => Err(Error::invalid_input("the request body could not be read").into()),
+    let mut body = request.into_body();
+    let mut kept = Vec::with_capacity(declared.unwrap_or(0).min(limit) as usize);
+    let mut seen = 0_u64;
+
+    loop {
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Ok(Some(Ok(frame))) => frame,
+            Ok(None) => break,
+            Ok(Some(Err(_))) => {
+                return Err(Error::invalid_input(
+                    Reason::UnreadableBody,
+                    "the request body could not be read",
+                )
+                .into());
+            }
+            Err(_) if seen > limit || declared.is_some_and(|n| n > limit) => {
+                return Err(too_large());
+            }
+            Err(_) => {
+                return Err(Error::invalid_input(
+                    Reason::UnreadableBody,
+                    "the request body arrived too slowly",
+                )
+                .into());
+            }
+        };
+
+        if let Ok(data) = frame.into_data() {
+            seen += data.len() as u64;
+            if seen > DRAIN_LIMIT {
+                return Err(too_large());
+            }
+            if seen <= limit {
+                kept.extend_from_slice(&data);
+            }
+        }
+    }
+
+    if seen > limit {
+        Err(too_large())
+    } else {
+        Ok(Bytes::from(kept))
     }
 }
