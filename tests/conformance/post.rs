@@ -132,3 +132,23 @@ fn test_conformance_post_regions_in_file_order() {
     assert_ranges_ascending(&ticket, body);
     assert_eq!(valid_payload_records(&server, &ticket), SAMPLE1_RECORDS);
 }
+
+/// A body far over the limit (about 10 MB of regions): the client, still sending, reads the
+/// 413 instead of failing with a broken pipe.
+#[test]
+fn test_conformance_post_far_over_the_limit() {
+    let Some(dir) = data_dir() else { return };
+    let server = TestServer::shared(&dir);
+
+    let region = r#"{"referenceName":"11"},"#;
+    let mut body = format!(r#"{{"regions":[{}"#, region.repeat(400_000));
+    body.pop();
+    body.push_str("]}");
+    assert!(body.len() > 9_000_000);
+
+    for _ in 0..3 {
+        let json = [("Content-Type", "application/json")];
+        let reply = request(server.addr, "POST", BAM_PATH, &json, body.as_bytes());
+        assert_error(&reply, 413, "PayloadTooLarge", "a 10 MB body");
+    }
+}

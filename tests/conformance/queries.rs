@@ -164,6 +164,36 @@ fn test_conformance_class_header() {
     }
 }
 
+/// Every URL of a header-only ticket is of class header, its end-of-file marker included.
+#[test]
+fn test_conformance_class_header_urls_are_all_header() {
+    let Some(dir) = data_dir() else { return };
+    let server = TestServer::shared(&dir);
+
+    for target in [
+        format!("{BAM_PATH}?class=header"),
+        format!("{CRAM_PATH}?class=header&format=CRAM"),
+        format!("{VCF_PATH}?class=header"),
+        format!("{BCF_PATH}?class=header&format=BCF"),
+    ] {
+        let ticket = fetch_ticket(&server, "GET", &target, "");
+        let urls = ticket["htsget"]["urls"].as_array().unwrap();
+        assert!(urls.len() >= 2, "{target}: header and EOF marker: {ticket}");
+        for url in urls {
+            assert_eq!(url["class"], "header", "{target}: {url}");
+        }
+
+        let body = format!(
+            "{{\"class\":\"header\",\"format\":{:?}}}",
+            ticket["htsget"]["format"].as_str().unwrap()
+        );
+        let ticket = fetch_ticket(&server, "POST", target.split('?').next().unwrap(), &body);
+        for url in ticket["htsget"]["urls"].as_array().unwrap() {
+            assert_eq!(url["class"], "header", "POST {target}: {url}");
+        }
+    }
+}
+
 #[test]
 fn test_conformance_fields_and_tags() {
     let Some(dir) = data_dir() else { return };
