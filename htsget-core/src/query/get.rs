@@ -569,4 +569,40 @@ mod tests {
             .with_tags(Tags::new(Some(vec!["RG".into()]), vec!["OQ".into()]).unwrap());
         assert_eq!(reads(&params).unwrap(), expected);
     }
+
+    #[test]
+    fn test_from_get_with_reasons() {
+        let cases: &[(&[(&str, &str)], Reason)] = &[
+            (
+                &[("format", "BAM"), ("format", "BAM")],
+                Reason::DuplicateParameter,
+            ),
+            (&[("class", "body")], Reason::UnknownClass),
+            (
+                &[("class", "header"), ("referenceName", "1")],
+                Reason::NotWithHeaderClass,
+            ),
+            (
+                &[("referenceName", "1"), ("start", "+1")],
+                Reason::InvalidPosition,
+            ),
+            (&[("end", "5")], Reason::PositionWithoutReference),
+            (
+                &[("referenceName", "*"), ("start", "1")],
+                Reason::PositionWithUnplaced,
+            ),
+            (&[("referenceName", "")], Reason::EmptyReferenceName),
+            (&[("fields", "QNAME,nope")], Reason::UnknownField),
+            (&[("tags", "R")], Reason::InvalidTag),
+            (&[("tags", "RG"), ("notags", "RG")], Reason::TagInBothLists),
+        ];
+        for (params, reason) in cases {
+            let e = reads(params).unwrap_err();
+            assert_eq!(e.reason(), Some(*reason), "{params:?}: {e}");
+        }
+        let e = variants(&[("fields", "QNAME")]).unwrap_err();
+        assert_eq!(e.reason(), Some(Reason::ReadsOnly));
+        let e = variants(&[("referenceName", "*")]).unwrap_err();
+        assert_eq!(e.reason(), Some(Reason::ReadsOnly));
+    }
 }

@@ -617,4 +617,42 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn test_from_post_with_reasons() {
+        let cases = [
+            ("[]", Reason::MalformedBody),
+            (r#"{"fields":"QNAME"}"#, Reason::MalformedBody),
+            (r#"{"referenceName":"1"}"#, Reason::RegionKeyAtTopLevel),
+            (r#"{"regions":[]}"#, Reason::EmptyRegions),
+            (r#"{"regions":[{}]}"#, Reason::MissingReferenceName),
+            (
+                r#"{"regions":[{"referenceName":1}]}"#,
+                Reason::MissingReferenceName,
+            ),
+            (
+                r#"{"regions":[{"referenceName":"1","end":-1}]}"#,
+                Reason::InvalidPosition,
+            ),
+            (
+                r#"{"regions":[{"referenceName":"*","end":1}]}"#,
+                Reason::PositionWithUnplaced,
+            ),
+            (
+                r#"{"class":"header","tags":[]}"#,
+                Reason::NotWithHeaderClass,
+            ),
+            (r#"{"class":"all"}"#, Reason::UnknownClass),
+            (r#"{"fields":[]}"#, Reason::NoFields),
+        ];
+        for (body, reason) in cases {
+            let e = reads(body).unwrap_err();
+            assert_eq!(e.reason(), Some(reason), "{body}: {e}");
+        }
+        let e = variants(r#"{"regions":[{"referenceName":"*"}]}"#).unwrap_err();
+        assert_eq!(e.reason(), Some(Reason::ReadsOnly));
+        // A reversed range is its own kind of error, with no input rule.
+        let e = reads(r#"{"regions":[{"referenceName":"1","start":5,"end":5}]}"#).unwrap_err();
+        assert_eq!((e.kind(), e.reason()), (ErrorKind::InvalidRange, None));
+    }
 }
