@@ -10,6 +10,9 @@ use std::{
 use clap::Parser;
 use serde::Deserialize;
 
+/// The smallest `max-header-bytes` accepted: a request line and ordinary headers must fit.
+pub const MIN_HEADER_BYTES: usize = 8192;
+
 /// Errors reading the configuration.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -30,9 +33,24 @@ pub enum ConfigError {
         /// Why.
         source: Box<toml::de::Error>,
     },
-    /// A value is out of range.
-    #[error("invalid setting: {0}")]
-    Invalid(String),
+    /// `public-url` is not an http(s) URL.
+    #[error("invalid setting: public-url must start with http:// or https://, got {url:?}")]
+    PublicUrl {
+        /// The value given.
+        url: String,
+    },
+    /// A setting that must be at least 1 is 0.
+    #[error("invalid setting: {setting} must be at least 1")]
+    Zero {
+        /// The setting's name, as the command line and the file spell it.
+        setting: &'static str,
+    },
+    /// `max-header-bytes` is below [`MIN_HEADER_BYTES`].
+    #[error("invalid setting: max-header-bytes must be at least {MIN_HEADER_BYTES}, got {value}")]
+    HeaderBytes {
+        /// The value given.
+        value: usize,
+    },
 }
 
 /// Command-line options (each also read from an `HTSGET_*` environment variable).
@@ -210,6 +228,34 @@ impl Config {
         }
     }
 
+    /// Checks that every setting is in range.
+    fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError::PublicUrl { url: url.clone() });
+        }
+
+        let zero = [
+            ("cache-mb", self.cache_mb == 0),
+            ("max-connections", self.max_connections == 0),
+            ("max-regions", self.max_regions == 0),
+            ("header-timeout", self.header_timeout.is_zero()),
+            ("write-timeout", self.write_timeout.is_zero()),
+        ];
+        if let Some((setting, _)) = zero.into_iter().find(|(_, is_zero)| *is_zero) {
+            return Err(ConfigError::Zero { setting });
+        }
+
+        if self.max_header_bytes < MIN_HEADER_BYTES {
+            return Err(ConfigError::HeaderBytes {
+                value: self.max_header_bytes,
+            });
+        }
+
+        Ok(())
+    }
+
     /// The configuration from the command line (and environment), over a TOML file if one is
     /// named, over the defaults.
     pub fn from_cli(cli: Cli) -> Result<Self, ConfigError> {
@@ -219,71 +265,57 @@ impl Config {
         };
 
         let defaults = Self::default();
+        let seconds = |cli: Option<u64>, file: Option<u64>, default: Duration| {
+            cli.or(file).map_or(default, Duration::from_secs)
+        };
         let config = Self {
             data: cli.data.or(file.data),
-            bind: cli.bind.or(file.bind).unwrap_or(defaults.bind),
+            bind: pick(cli.bind, file.bind, defaults.bind),
             public_url: cli.public_url.or(file.public_url),
-            max_post_bytes: cli
-                .max_post_bytes
-                .or(file.max_post_bytes)
-                .unwrap_or(defaults.max_post_bytes),
-            max_regions: cli
-                .max_regions
-                .or(file.max_regions)
-                .unwrap_or(defaults.max_regions),
-            max_url_bytes: cli
-                .max_url_bytes
-                .or(file.max_url_bytes)
-                .unwrap_or(defaults.max_url_bytes),
-            max_header_bytes: cli
-                .max_header_bytes
-                .or(file.max_header_bytes)
-                .unwrap_or(defaults.max_header_bytes),
-            header_timeout: cli
-                .header_timeout
-                .or(file.header_timeout)
-                .map_or(defaults.header_timeout, Duration::from_secs),
-            write_timeout: cli
-                .write_timeout
-                .or(file.write_timeout)
-                .map_or(defaults.write_timeout, Duration::from_secs),
-            max_connections: cli
-                .max_connections
-                .or(file.max_connections)
-                .unwrap_or(defaults.max_connections),
-            cache_mb: cli.cache_mb.or(file.cache_mb).unwrap_or(defaults.cache_mb),
+            max_post_bytes: pick(
+                cli.max_post_bytes,
+                file.max_post_bytes,
+                defaults.max_post_bytes,
+            ),
+            max_regions: pick(cli.max_regions, file.max_regions, defaults.max_regions),
+            max_url_bytes: pick(
+                cli.max_url_bytes,
+                file.max_url_bytes,
+                defaults.max_url_bytes,
+            ),
+            max_header_bytes: pick(
+                cli.max_header_bytes,
+                file.max_header_bytes,
+                defaults.max_header_bytes,
+            ),
+            header_timeout: seconds(
+                cli.header_timeout,
+                file.header_timeout,
+                defaults.header_timeout,
+            ),
+            write_timeout: seconds(
+                cli.write_timeout,
+                file.write_timeout,
+                defaults.write_timeout,
+            ),
+            max_connections: pick(
+                cli.max_connections,
+                file.max_connections,
+                defaults.max_connections,
+            ),
+            cache_mb: pick(cli.cache_mb, file.cache_mb, defaults.cache_mb),
             follow_symlinks: cli.follow_symlinks || file.follow_symlinks.unwrap_or(false),
             service: file.service.unwrap_or_default(),
         };
 
-        if let Some(url) = &config.public_url
-            && !(url.starts_with("http://") || url.starts_with("https://"))
-        {
-            return Err(ConfigError::Invalid(format!(
-                "public-url must start with http:// or https://, got {url:?}"
-            )));
-        }
-
-        if config.cache_mb == 0 || config.max_connections == 0 || config.max_regions == 0 {
-            return Err(ConfigError::Invalid(
-                "cache-mb, max-connections and max-regions must be at least 1".into(),
-            ));
-        }
-
-        if config.max_header_bytes < 8192 {
-            return Err(ConfigError::Invalid(
-                "max-header-bytes must be at least 8192".into(),
-            ));
-        }
-
-        if config.header_timeout.is_zero() || config.write_timeout.is_zero() {
-            return Err(ConfigError::Invalid(
-                "header-timeout and write-timeout must be at least 1 second".into(),
-            ));
-        }
-
+        config.validate()?;
         Ok(config)
     }
+}
+
+/// The command line's value, else the file's, else the default.
+fn pick<T>(cli: Option<T>, file: Option<T>, default: T) -> T {
+    cli.or(file).unwrap_or(default)
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -348,6 +380,28 @@ mod tests {
             let cli = Cli::parse_from(["htsget-server", flags[0], flags[1]]);
             assert!(Config::from_cli(cli).is_err(), "{flags:?}");
         }
+    }
+
+    #[test]
+    fn test_from_cli_with_typed_errors() {
+        let error = |flags: &[&str]| {
+            let cli = Cli::parse_from(["htsget-server"].iter().chain(flags));
+            Config::from_cli(cli).unwrap_err()
+        };
+        assert!(matches!(
+            error(&["--write-timeout", "0"]),
+            ConfigError::Zero {
+                setting: "write-timeout"
+            }
+        ));
+        assert!(matches!(
+            error(&["--max-header-bytes", "100"]),
+            ConfigError::HeaderBytes { value: 100 }
+        ));
+        assert!(matches!(
+            error(&["--public-url", "ftp://x"]),
+            ConfigError::PublicUrl { .. }
+        ));
     }
 
     #[test]
