@@ -43,6 +43,20 @@ use self::{
     variants::{generate_vcf, write_variants},
 };
 
+/// Every file the dataset holds, by name under its root.
+pub const FILES: [&str; 10] = [
+    "sample.bam",
+    "sample.bam.bai",
+    "sample.cram",
+    "sample.cram.crai",
+    "sample.vcf.gz",
+    "sample.vcf.gz.tbi",
+    "sample.bcf",
+    "sample.bcf.csi",
+    "ref.fa",
+    "ref.fa.fai",
+];
+
 /// The id every demo file answers to: `/reads/sample` (BAM, CRAM) and `/variants/sample` (VCF,
 /// BCF).
 pub const ID: &str = "sample";
@@ -129,21 +143,7 @@ mod tests {
 
     use noodles::{cram, fasta, sam::alignment::RecordBuf};
 
-    use super::Dataset;
-
-    /// Every file the dataset holds.
-    const FILES: [&str; 10] = [
-        "sample.bam",
-        "sample.bam.bai",
-        "sample.cram",
-        "sample.cram.crai",
-        "sample.vcf.gz",
-        "sample.vcf.gz.tbi",
-        "sample.bcf",
-        "sample.bcf.csi",
-        "ref.fa",
-        "ref.fa.fai",
-    ];
+    use super::{Dataset, FILES};
 
     /// The records of the CRAM, decoded with the reference.
     fn cram_records(root: &Path) -> Vec<RecordBuf> {

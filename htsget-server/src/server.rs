@@ -58,28 +58,42 @@ pub struct Server {
     listener: TcpListener,
     state: Arc<State>,
     root: PathBuf,
-    #[cfg(feature = "demo")]
-    demo: Option<demo::Dataset>,
+    demo: Option<Demo>,
+}
+
+/// The built-in dataset, kept while it is served (its files go when it is dropped).
+#[cfg(feature = "demo")]
+type Demo = demo::Dataset;
+
+/// Without the `demo` feature there is no built-in dataset.
+#[cfg(not(feature = "demo"))]
+#[derive(Debug)]
+enum Demo {}
+
+/// The data root to serve: the configured one, or else the built-in dataset's.
+fn data_root(config: &Config) -> Result<(PathBuf, Option<Demo>), StartError> {
+    match &config.data {
+        Some(path) => Ok((path.clone(), None)),
+        None => builtin(),
+    }
+}
+
+#[cfg(feature = "demo")]
+fn builtin() -> Result<(PathBuf, Option<Demo>), StartError> {
+    let dataset = demo::Dataset::generate().map_err(StartError::Demo)?;
+    Ok((dataset.root().to_owned(), Some(dataset)))
+}
+
+#[cfg(not(feature = "demo"))]
+fn builtin() -> Result<(PathBuf, Option<Demo>), StartError> {
+    Err(StartError::NoDataRoot)
 }
 
 impl Server {
     /// Binds `config.bind` and prepares the state (with no data root, writes the demo dataset;
     /// built without the `demo` feature, fails with [`StartError::NoDataRoot`] instead).
     pub async fn bind(config: Config) -> Result<Self, StartError> {
-        #[cfg(feature = "demo")]
-        let demo = match &config.data {
-            Some(_) => None,
-            None => Some(demo::Dataset::generate().map_err(StartError::Demo)?),
-        };
-
-        #[cfg(feature = "demo")]
-        let root = match (&config.data, &demo) {
-            (Some(path), _) => path.clone(),
-            (None, Some(dataset)) => dataset.root().to_owned(),
-            (None, None) => unreachable!("demo dataset is generated when no data root is given"),
-        };
-        #[cfg(not(feature = "demo"))]
-        let root = config.data.clone().ok_or(StartError::NoDataRoot)?;
+        let (root, demo) = data_root(&config)?;
         let root = root.canonicalize().map_err(|source| StartError::DataRoot {
             path: root.display().to_string(),
             source,
@@ -107,7 +121,6 @@ impl Server {
             listener,
             state,
             root,
-            #[cfg(feature = "demo")]
             demo,
         })
     }
@@ -130,15 +143,8 @@ impl Server {
     }
 
     /// Whether the built-in demo dataset is served.
-    #[cfg(feature = "demo")]
     pub fn is_demo(&self) -> bool {
         self.demo.is_some()
-    }
-
-    /// Whether the built-in demo dataset is served: never, in a build without the `demo` feature.
-    #[cfg(not(feature = "demo"))]
-    pub fn is_demo(&self) -> bool {
-        false
     }
 
     /// Serves until `shutdown` completes, then stops accepting and waits for in-flight
@@ -148,8 +154,8 @@ impl Server {
             listener,
             state,
             root: _,
-            #[cfg(feature = "demo")]
-            demo,
+            // Kept to the end: the demo files must outlive the last stream.
+            demo: _demo,
         } = self;
         let graceful = GracefulShutdown::new();
         let mut shutdown = pin!(shutdown);
@@ -200,8 +206,6 @@ impl Server {
         drop(listener);
         tracing::info!("shutting down: waiting for in-flight requests");
         graceful.shutdown().await;
-        #[cfg(feature = "demo")]
-        drop(demo);
         Ok(())
     }
 }

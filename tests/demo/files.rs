@@ -4,22 +4,8 @@
 
 use std::{io, path::Path, process::Command, time::Instant};
 
-use htsget_server::demo::{Dataset, REFERENCES, UNPLACED_READS};
+use htsget_server::demo::{Dataset, FILES, REFERENCES, UNPLACED_READS};
 use noodles::{bam, bcf, core::Region, cram, fasta, vcf};
-
-/// Every file the dataset holds.
-const FILES: [&str; 10] = [
-    "sample.bam",
-    "sample.bam.bai",
-    "sample.cram",
-    "sample.cram.crai",
-    "sample.vcf.gz",
-    "sample.vcf.gz.tbi",
-    "sample.bcf",
-    "sample.bcf.csi",
-    "ref.fa",
-    "ref.fa.fai",
-];
 
 /// The records of each alignment file: all, unplaced, on `chr3`.
 #[derive(Debug, PartialEq)]
