@@ -1,6 +1,6 @@
 //! Building a [`Query`] from the parameters of a GET request.
 
-use super::raw::{RawQuery, RawRegion};
+use super::raw::{RawQuery, RawRegion, given};
 use crate::{Endpoint, Error, Query, Reason};
 
 impl Query {
@@ -72,20 +72,20 @@ where
     K: AsRef<str>,
     V: AsRef<str>,
 {
-    let mut given = Params::default();
+    let mut found = Params::default();
 
     for (key, value) in params {
         let key = key.as_ref();
 
         let slot = match key {
-            "format" => &mut given.format,
-            "class" => &mut given.class,
-            "referenceName" => &mut given.reference_name,
-            "start" => &mut given.start,
-            "end" => &mut given.end,
-            "fields" => &mut given.fields,
-            "tags" => &mut given.tags,
-            "notags" => &mut given.notags,
+            "format" => &mut found.format,
+            "class" => &mut found.class,
+            "referenceName" => &mut found.reference_name,
+            "start" => &mut found.start,
+            "end" => &mut found.end,
+            "fields" => &mut found.fields,
+            "tags" => &mut found.tags,
+            "notags" => &mut found.notags,
             // Extensions such as htsget-rs' `encryptionScheme` pass through.
             _ => continue,
         };
@@ -98,29 +98,26 @@ where
         }
     }
 
-    let selectors = [
-        ("referenceName", given.reference_name.is_some()),
-        ("start", given.start.is_some()),
-        ("end", given.end.is_some()),
-        ("fields", given.fields.is_some()),
-        ("tags", given.tags.is_some()),
-        ("notags", given.notags.is_some()),
-    ]
-    .into_iter()
-    .filter_map(|(name, is_given)| is_given.then_some(name))
-    .collect();
+    let selectors = given([
+        ("referenceName", found.reference_name.is_some()),
+        ("start", found.start.is_some()),
+        ("end", found.end.is_some()),
+        ("fields", found.fields.is_some()),
+        ("tags", found.tags.is_some()),
+        ("notags", found.notags.is_some()),
+    ]);
 
     let (start, end) = (
-        given
+        found
             .start
             .as_deref()
             .map(|s| position("start", s))
             .transpose(),
-        given.end.as_deref().map(|s| position("end", s)).transpose(),
+        found.end.as_deref().map(|s| position("end", s)).transpose(),
     );
 
-    let positions = given.start.is_some() || given.end.is_some();
-    let regions = match given.reference_name {
+    let positions = found.start.is_some() || found.end.is_some();
+    let regions = match found.reference_name {
         Some(name) => Some(Ok(name)),
         None if positions => Some(Err(Error::invalid_input(
             Reason::PositionWithoutReference,
@@ -138,15 +135,15 @@ where
     });
 
     Ok(RawQuery {
-        format: given.format,
-        class: given.class,
+        format: found.format,
+        class: found.class,
         selectors,
         regions,
-        fields: given
+        fields: found
             .fields
             .map(|f| f.split(',').map(str::to_owned).collect()),
-        tags: given.tags.as_deref().map(tag_list),
-        notags: given.notags.as_deref().map(tag_list),
+        tags: found.tags.as_deref().map(tag_list),
+        notags: found.notags.as_deref().map(tag_list),
         empty_ranges: true,
         header_class: "class=header",
     })

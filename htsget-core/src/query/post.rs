@@ -3,7 +3,7 @@
 use serde::{Deserialize, Deserializer, de::IgnoredAny};
 use serde_json::{Map, Value};
 
-use super::raw::{RawQuery, RawRegion};
+use super::raw::{RawQuery, RawRegion, given};
 use crate::{Endpoint, Error, Query, Reason};
 
 /// A POST body as given, with the JSON types checked but nothing else.
@@ -89,13 +89,12 @@ impl Query {
 
 /// The raw query of a parsed body.
 fn raw(body: Body) -> Result<RawQuery, Error> {
-    if let Some(name) = [
+    if let Some(name) = given([
         ("referenceName", body.reference_name),
         ("start", body.start),
         ("end", body.end),
-    ]
-    .into_iter()
-    .find_map(|(name, given)| given.then_some(name))
+    ])
+    .first()
     {
         return Err(Error::invalid_input(
             Reason::RegionKeyAtTopLevel,
@@ -103,15 +102,12 @@ fn raw(body: Body) -> Result<RawQuery, Error> {
         ));
     }
 
-    let selectors = [
+    let selectors = given([
         ("regions", body.regions.is_some()),
         ("fields", body.fields.is_some()),
         ("tags", body.tags.is_some()),
         ("notags", body.notags.is_some()),
-    ]
-    .into_iter()
-    .filter_map(|(name, given)| given.then_some(name))
-    .collect();
+    ]);
 
     let regions = body.regions.map(|regions| {
         regions

@@ -119,6 +119,14 @@ impl RawRegion {
     }
 }
 
+/// The names whose flag is set, in order: which of a request's parameters are given.
+pub(super) fn given<const N: usize>(names: [(&'static str, bool); N]) -> Vec<&'static str> {
+    names
+        .into_iter()
+        .filter_map(|(name, is_given)| is_given.then_some(name))
+        .collect()
+}
+
 /// Parses a `class` value: only `header` is defined.
 fn parse_class(value: &str) -> Result<Class, Error> {
     match value {
