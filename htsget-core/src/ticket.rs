@@ -86,7 +86,7 @@ impl Ticket {
 
             match part.content() {
                 Content::Inline(data) => urls.push(TicketUrl {
-                    url: format!("data:;base64,{}", STANDARD.encode(data)),
+                    url: data_uri(data),
                     headers: BTreeMap::new(),
                     class,
                 }),
@@ -149,6 +149,15 @@ impl Ticket {
             .filter(|u| u.class == section.as_str())
             .count()
     }
+}
+
+/// `data` as a `data:;base64,` URI, built in one allocation.
+fn data_uri(data: &[u8]) -> String {
+    const PREFIX: &str = "data:;base64,";
+    let mut uri = String::with_capacity(PREFIX.len() + data.len().div_ceil(3) * 4);
+    uri.push_str(PREFIX);
+    STANDARD.encode_string(data, &mut uri);
+    uri
 }
 
 fn split(range: ByteRange) -> impl Iterator<Item = ByteRange> {

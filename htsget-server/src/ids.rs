@@ -72,11 +72,11 @@ where
 {
     validate(id)?;
 
-    let data = format!("{id}.{}", format.extension());
+    let data = with_extension(id, format.extension());
     let data_metadata = storage.head(&data).await.map_err(|_| not_found(id))?;
 
     for extension in index_extensions(format) {
-        let index = format!("{data}.{extension}");
+        let index = with_extension(&data, extension);
         if let Ok(index_metadata) = storage.head(&index).await {
             return Ok(Located {
                 data,
@@ -93,14 +93,24 @@ where
     })
 }
 
+/// `base.extension`, in one allocation.
+fn with_extension(base: &str, extension: &str) -> String {
+    let mut key = String::with_capacity(base.len() + 1 + extension.len());
+    key.push_str(base);
+    key.push('.');
+    key.push_str(extension);
+    key
+}
+
 /// Checks that a data URL's `key` names a data file a ticket can reference (a data file's
 /// extension; indexes and anything else are not served).
 pub fn data_key(key: &str) -> Result<&str, Error> {
     validate(key)?;
 
-    let is_data = FORMATS
-        .iter()
-        .any(|f| key.ends_with(&format!(".{}", f.extension())));
+    let is_data = FORMATS.iter().any(|f| {
+        key.strip_suffix(f.extension())
+            .is_some_and(|stem| stem.ends_with('.'))
+    });
 
     if is_data {
         Ok(key)

@@ -191,19 +191,23 @@ where
 
     // Look up the region's bins, or scan the reference's bins when it has fewer (whole
     // references, open ends).
-    let found: Vec<Chunk> = if leaves < reference.bins().len() {
-        region_bins(first0, last0, min_shift, depth)
-            .filter_map(|bin| reference.bins().get(&bin))
-            .flat_map(|bin| bin.chunks().iter().copied())
-            .collect()
+    // Sized up front: growing it reallocates, and reallocation takes the allocator's lock.
+    let mut found: Vec<Chunk> = Vec::with_capacity(64);
+    if leaves < reference.bins().len() {
+        found.extend(
+            region_bins(first0, last0, min_shift, depth)
+                .filter_map(|bin| reference.bins().get(&bin))
+                .flat_map(|bin| bin.chunks().iter().copied()),
+        );
     } else {
-        reference
-            .bins()
-            .iter()
-            .filter(|(id, _)| bin_overlaps(**id, first0, last0, min_shift, depth))
-            .flat_map(|(_, bin)| bin.chunks().iter().copied())
-            .collect()
-    };
+        found.extend(
+            reference
+                .bins()
+                .iter()
+                .filter(|(id, _)| bin_overlaps(**id, first0, last0, min_shift, depth))
+                .flat_map(|(_, bin)| bin.chunks().iter().copied()),
+        );
+    }
 
     let min_offset = reference.min_offset(min_shift, depth, first);
     optimize_chunks(&found, min_offset)

@@ -14,7 +14,7 @@ pub(super) fn resolve(facts: &BgzfFacts, targets: &[Target]) -> Result<Selected<
         })?;
     let index = facts.index();
 
-    let mut chunks = Vec::new();
+    let mut chunks = Vec::with_capacity(32);
 
     for target in targets {
         match *target {

@@ -25,11 +25,13 @@ pub const PARAMETER: &str = "span";
 /// # Ok::<_, htsget_core::Error>(())
 /// ```
 pub fn with_span(data_url: &str, span: &BgzfSpan) -> String {
-    format!(
-        "{data_url}?{PARAMETER}={}-{}",
-        u64::from(span.start()),
-        u64::from(span.end())
-    )
+    use std::fmt::Write as _;
+
+    // Sized for two 20-digit positions: one allocation per URL.
+    let mut url = String::with_capacity(data_url.len() + PARAMETER.len() + 44);
+    let (start, end) = (u64::from(span.start()), u64::from(span.end()));
+    let _ = write!(url, "{data_url}?{PARAMETER}={start}-{end}");
+    url
 }
 
 /// The span a data URL's query string names, if it names one.

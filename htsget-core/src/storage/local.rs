@@ -64,7 +64,12 @@ impl LocalStorage {
                 .all(|c| matches!(c, Component::Normal(_)));
 
         if safe {
-            Ok(self.root.join(relative))
+            let mut path = PathBuf::with_capacity(
+                self.root.as_os_str().len() + 1 + relative.as_os_str().len(),
+            );
+            path.push(&self.root);
+            path.push(relative);
+            Ok(path)
         } else {
             Err(not_found())
         }

@@ -108,7 +108,11 @@ pub(crate) async fn handle(
 
 /// The URL the data endpoint serves `key` at.
 pub(crate) fn data_url(public_url: &str, key: &str) -> String {
-    format!("{public_url}/data/{}", utf8_percent_encode(key, PATH))
+    let mut url = String::with_capacity(public_url.len() + 6 + key.len() * 3);
+    url.push_str(public_url);
+    url.push_str("/data/");
+    url.extend(utf8_percent_encode(key, PATH));
+    url
 }
 
 /// How much of a body over the limit is read and thrown away before the 413 goes out: a client

@@ -13,7 +13,7 @@ use htsget_core::{Content, Span, storage::Object};
 use super::super::{Body, buffers::Pool};
 
 /// The size of each read and each body frame.
-const CHUNK: usize = 256 << 10;
+const CHUNK: usize = 512 << 10;
 
 /// Reads in flight ahead of the client: memory per stream is about this many chunks, plus the
 /// frame being written.
