@@ -12,7 +12,7 @@ use crate::{
 };
 
 /// The ticket URL for a row, with the region in its query string, as users write it.
-fn ticket_url(base: &str, row: &Row) -> String {
+pub(crate) fn ticket_url(base: &str, row: &Row) -> String {
     let id = row
         .file
         .strip_suffix(&format!(".{}", row.format.extension()))
@@ -56,7 +56,7 @@ fn ground_truth_rows_through_samtools_and_bcftools_urls() {
     assert!(failures.is_empty(), "failures:\n{failures}");
 }
 
-fn check_row(
+pub(crate) fn check_row(
     server: &TestServer,
     dir: &Path,
     row: &Row,

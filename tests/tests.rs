@@ -8,6 +8,7 @@ mod demo;
 mod ground_truth;
 mod hostile;
 mod igv;
+mod object_store;
 mod operations;
 mod properties;
 mod server;

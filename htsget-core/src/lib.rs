@@ -80,7 +80,7 @@ pub mod query;
 mod resolve;
 pub mod span;
 pub mod storage;
-mod ticket;
+pub mod ticket;
 
 pub use self::{
     eof::{BGZF_EOF, CRAM_EOF},

@@ -8,10 +8,16 @@
 
 mod blocking;
 mod local;
+#[cfg(feature = "object-store")]
+mod object;
 
-use std::{fmt, future::Future, io, pin::Pin, sync::Arc};
+use std::{fmt, future::Future, io, pin::Pin, sync::Arc, time::Duration};
 
 pub use self::local::LocalStorage;
+#[cfg(feature = "object-store")]
+pub use self::object::{ObjectStorage, StoreOptions};
+
+use crate::ByteRange;
 pub(crate) use blocking::blocking;
 
 /// A boxed, sendable future: what [`Storage`] and [`Object`] methods return.
@@ -28,6 +34,93 @@ pub trait Storage: Send + Sync + fmt::Debug {
 
     /// Opens `key` for positional reads.
     fn open<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Arc<dyn Object>>>;
+
+    /// A URL that reads `range` of the version `metadata` describes of `key` straight from the
+    /// store for `ttl`, and the headers a client must send with it; `None` where the storage
+    /// cannot presign (local files).
+    fn presign<'a>(
+        &'a self,
+        key: &'a str,
+        metadata: &'a Metadata,
+        range: ByteRange,
+        ttl: Duration,
+    ) -> Option<BoxFuture<'a, io::Result<Presigned>>> {
+        let _ = (key, metadata, range, ttl);
+        None
+    }
+}
+
+/// A presigned URL and the headers that must go with it.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct Presigned {
+    /// The URL, signature included.
+    pub url: String,
+    /// Headers the signature covers (`Range`, `If-Match`), which the client must send.
+    pub headers: Vec<(String, String)>,
+}
+
+/// Why a store could not serve, carried inside an [`io::Error`] so that callers can tell a
+/// store that is down, slow or refusing (a gateway problem) from a broken file.
+#[derive(Clone, Copy, Debug, Eq, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Fault {
+    /// The store did not answer within the time allowed, retries included.
+    #[error("the store did not answer in time")]
+    TimedOut,
+    /// The store answered with an error, or the connection failed.
+    #[error("the store failed")]
+    Failed,
+    /// The store refused the server's credentials.
+    #[error("the store refused access")]
+    Refused,
+    /// The object is no longer the version that was opened.
+    #[error("the object changed since it was opened")]
+    Changed,
+}
+
+impl Fault {
+    /// The fault inside `error`, if it carries one.
+    pub fn of(error: &io::Error) -> Option<Fault> {
+        let inner = error.get_ref()?;
+        inner
+            .downcast_ref::<Fault>()
+            .copied()
+            .or_else(|| inner.downcast_ref::<Detailed>().map(|d| d.fault))
+    }
+
+    /// This fault as an I/O error that also carries `detail` (the store's own words, for the
+    /// log; clients are shown the fault alone).
+    pub fn with_detail(self, detail: impl fmt::Display) -> io::Error {
+        io::Error::new(
+            self.kind(),
+            Detailed {
+                fault: self,
+                detail: detail.to_string(),
+            },
+        )
+    }
+
+    fn kind(self) -> io::ErrorKind {
+        match self {
+            Self::TimedOut => io::ErrorKind::TimedOut,
+            Self::Refused => io::ErrorKind::PermissionDenied,
+            Self::Failed | Self::Changed => io::ErrorKind::Other,
+        }
+    }
+}
+
+impl From<Fault> for io::Error {
+    fn from(fault: Fault) -> Self {
+        io::Error::new(fault.kind(), fault)
+    }
+}
+
+/// A fault with the store's description of it.
+#[derive(Debug, thiserror::Error)]
+#[error("{fault} ({detail})")]
+struct Detailed {
+    fault: Fault,
+    detail: String,
 }
 
 /// An opened object: its size and identity as of opening, and reads at any offset.
@@ -98,6 +191,27 @@ impl Identity {
     /// The opaque text form.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// A short, stable tag of the identity for URLs (16 hex digits of a 64-bit FNV-1a hash):
+    /// the same in every process, so any replica can check a URL another one made.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use htsget_core::storage::Identity;
+    /// assert_eq!(Identity::new("a").tag(), Identity::new("a").tag());
+    /// assert_ne!(Identity::new("a").tag(), Identity::new("b").tag());
+    /// assert_eq!(Identity::new("a").tag().len(), 16);
+    /// ```
+    pub fn tag(&self) -> String {
+        let hash = self
+            .0
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+                (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+            });
+        format!("{hash:016x}")
     }
 }
 

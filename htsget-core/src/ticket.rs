@@ -11,6 +11,20 @@ use crate::{ByteRange, Content, Format, Plan, Section, Span, span::url};
 /// retry of one URL stays cheap (the spec asks for blocks of at most about 1 GB).
 pub const MAX_URL_RANGE: u64 = 1 << 30;
 
+/// Where one part of a ticket is fetched from.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub enum Location<'a> {
+    /// A URL, with the headers the client must send.
+    Url {
+        /// The URL.
+        url: String,
+        /// The headers (`Range`, and any the URL's signature covers).
+        headers: BTreeMap<String, String>,
+    },
+    /// Bytes carried in the ticket as a `data:` URI.
+    Inline(&'a [u8]),
+}
+
 /// One URL of a ticket.
 #[derive(Clone, Debug, Eq, PartialEq, Serialize)]
 pub struct TicketUrl {
@@ -82,32 +96,66 @@ impl Ticket {
         let mut urls = Vec::with_capacity(plan.parts().len());
 
         for part in plan.parts() {
-            let class = part.section().as_str();
-
             match part.content() {
-                Content::Inline(data) => urls.push(TicketUrl {
-                    url: data_uri(data),
-                    headers: BTreeMap::new(),
-                    class,
-                }),
-                Content::Span(Span::Bgzf(span)) => urls.push(TicketUrl {
-                    url: url::with_span(data_url, span),
-                    headers: headers.clone(),
-                    class,
-                }),
+                Content::Inline(data) => urls.push((part.section(), Location::Inline(data))),
+                Content::Span(Span::Bgzf(span)) => urls.push((
+                    part.section(),
+                    Location::Url {
+                        url: url::with_span(data_url, span),
+                        headers: headers.clone(),
+                    },
+                )),
                 Content::Span(Span::Bytes(range)) => {
-                    for part in split(*range) {
+                    for piece in split(*range) {
                         let mut headers = headers.clone();
-                        headers.insert("Range".to_owned(), part.to_string());
-                        urls.push(TicketUrl {
-                            url: data_url.to_owned(),
-                            headers,
-                            class,
-                        });
+                        headers.insert("Range".to_owned(), piece.to_string());
+                        let url = data_url.to_owned();
+                        urls.push((part.section(), Location::Url { url, headers }));
                     }
                 }
             }
         }
+
+        Self::from_locations(format, urls)
+    }
+
+    /// The ticket listing `locations` in order, for callers that place each part themselves
+    /// (presigned store URLs, say).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use htsget_core::{Format, Section, Ticket, ticket::Location};
+    ///
+    /// let ticket = Ticket::from_locations(Format::Vcf, [
+    ///     (Section::Header, Location::Url { url: "https://s3/x?sig".into(), headers: BTreeMap::new() }),
+    ///     (Section::Body, Location::Inline(b"EOF")),
+    /// ]);
+    /// assert_eq!(ticket.urls()[1].url(), "data:;base64,RU9G");
+    /// ```
+    pub fn from_locations<'a>(
+        format: Format,
+        locations: impl IntoIterator<Item = (Section, Location<'a>)>,
+    ) -> Self {
+        let urls = locations
+            .into_iter()
+            .map(|(section, location)| {
+                let class = section.as_str();
+                match location {
+                    Location::Inline(data) => TicketUrl {
+                        url: data_uri(data),
+                        headers: BTreeMap::new(),
+                        class,
+                    },
+                    Location::Url { url, headers } => TicketUrl {
+                        url,
+                        headers,
+                        class,
+                    },
+                }
+            })
+            .collect();
 
         Self {
             htsget: Body {
@@ -160,7 +208,8 @@ fn data_uri(data: &[u8]) -> String {
     uri
 }
 
-fn split(range: ByteRange) -> impl Iterator<Item = ByteRange> {
+/// `range` in pieces of at most [`MAX_URL_RANGE`] bytes.
+pub fn split(range: ByteRange) -> impl Iterator<Item = ByteRange> {
     let starts = (range.start()..range.end()).step_by(MAX_URL_RANGE as usize);
     starts.map(move |start| ByteRange::new(start, (start + MAX_URL_RANGE).min(range.end())))
 }

@@ -1,6 +1,8 @@
 //! Configuration: command line, `HTSGET_*` environment variables, and an optional TOML file,
 //! in that order of precedence, over the defaults.
 
+pub mod store;
+
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
@@ -8,6 +10,8 @@ use std::{
 };
 
 use clap::Parser;
+
+pub use self::store::{StoreArgs, StoreSettings, UrlMode};
 use serde::Deserialize;
 
 /// The smallest `max-header-bytes` accepted: a request line and ordinary headers must fit.
@@ -62,9 +66,11 @@ pub enum ConfigError {
 )]
 pub struct Cli {
     /// The data root: `/reads/{id}` serves `<DIR>/{id}.bam` or `.cram`, `/variants/{id}` serves
-    /// `<DIR>/{id}.vcf.gz` or `.bcf`, each with its index beside it. Without it, a built-in demo
-    /// dataset is served.
-    #[arg(long, value_name = "DIR", env = "HTSGET_DATA")]
+    /// `<DIR>/{id}.vcf.gz` or `.bcf`, each with its index beside it. `s3://BUCKET[/PREFIX]`
+    /// (also `gs://`, `az://`) serves objects of a bucket, with the standard environment
+    /// variables for the connection (`AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT_URL`, ...). Without it,
+    /// a built-in demo dataset is served.
+    #[arg(long, value_name = "DIR|URL", env = "HTSGET_DATA")]
     pub data: Option<PathBuf>,
 
     /// The address to listen on [default: 127.0.0.1:8080].
@@ -116,6 +122,10 @@ pub struct Cli {
     /// Serve files reached through symbolic links that lead outside the data root.
     #[arg(long, env = "HTSGET_FOLLOW_SYMLINKS")]
     pub follow_symlinks: bool,
+
+    /// Object-store settings.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// The settings a TOML file may hold.
@@ -135,6 +145,11 @@ struct FileConfig {
     cache_mb: Option<u64>,
     follow_symlinks: Option<bool>,
     service: Option<ServiceConfig>,
+    urls: Option<UrlMode>,
+    revalidate: Option<u64>,
+    store_timeout: Option<u64>,
+    presign_ttl: Option<u64>,
+    store_options: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// What service-info says about this service.
@@ -195,6 +210,8 @@ pub struct Config {
     pub cache_mb: u64,
     /// Whether symbolic links may lead outside the data root.
     pub follow_symlinks: bool,
+    /// Object-store settings: URL mode, revalidation, timeouts.
+    pub store: StoreSettings,
     /// What service-info says.
     pub service: ServiceConfig,
 }
@@ -214,6 +231,7 @@ impl Default for Config {
             max_connections: 1024,
             cache_mb: 512,
             follow_symlinks: false,
+            store: StoreSettings::default(),
             service: ServiceConfig::default(),
         }
     }
@@ -242,6 +260,8 @@ impl Config {
             ("max-regions", self.max_regions == 0),
             ("header-timeout", self.header_timeout.is_zero()),
             ("write-timeout", self.write_timeout.is_zero()),
+            ("store-timeout", self.store.timeout.is_zero()),
+            ("presign-ttl", self.store.presign_ttl.is_zero()),
         ];
         if let Some((setting, _)) = zero.into_iter().find(|(_, is_zero)| *is_zero) {
             return Err(ConfigError::Zero { setting });
@@ -305,6 +325,16 @@ impl Config {
             ),
             cache_mb: pick(cli.cache_mb, file.cache_mb, defaults.cache_mb),
             follow_symlinks: cli.follow_symlinks || file.follow_symlinks.unwrap_or(false),
+            store: StoreSettings::merge(
+                &cli.store,
+                &store::StoreFile {
+                    urls: file.urls,
+                    revalidate: file.revalidate,
+                    store_timeout: file.store_timeout,
+                    presign_ttl: file.presign_ttl,
+                    options: file.store_options.clone().unwrap_or_default(),
+                },
+            ),
             service: file.service.unwrap_or_default(),
         };
 

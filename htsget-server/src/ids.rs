@@ -5,6 +5,8 @@
 //! reach is the storage's business: [`htsget_core::LocalStorage`] serves only regular files
 //! inside its root.
 
+use std::io;
+
 use htsget_core::{Error, Format, Storage, storage::Metadata};
 
 /// The longest id accepted, in bytes.
@@ -73,24 +75,44 @@ where
     validate(id)?;
 
     let data = with_extension(id, format.extension());
-    let data_metadata = storage.head(&data).await.map_err(|_| not_found(id))?;
+    let data_metadata = storage
+        .head(&data)
+        .await
+        .map_err(|e| missing(e, "data file", || not_found(id)))?;
 
     for extension in index_extensions(format) {
         let index = with_extension(&data, extension);
-        if let Ok(index_metadata) = storage.head(&index).await {
-            return Ok(Located {
-                data,
-                index,
-                format,
-                data_metadata,
-                index_metadata,
-            });
+        match storage.head(&index).await {
+            Ok(index_metadata) => {
+                return Ok(Located {
+                    data,
+                    index,
+                    format,
+                    data_metadata,
+                    index_metadata,
+                });
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(missing(e, "index", || not_found(id))),
         }
     }
 
     Err(Error::NotFound {
         what: format!("index of {format} for that id"),
     })
+}
+
+/// A storage error of `what`: a missing object is `absent()` (ids never learn why), a store
+/// that failed is an I/O error (the server answers 502/503).
+fn missing(error: io::Error, what: &'static str, absent: impl FnOnce() -> Error) -> Error {
+    if htsget_core::storage::Fault::of(&error).is_some() {
+        Error::Io {
+            what,
+            source: error,
+        }
+    } else {
+        absent()
+    }
 }
 
 /// `base.extension`, in one allocation.

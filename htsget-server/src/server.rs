@@ -19,9 +19,17 @@ use tokio::{net::TcpListener, sync::Semaphore};
 
 #[cfg(feature = "demo")]
 use crate::demo;
-use htsget_core::LocalStorage;
+use htsget_core::{
+    LocalStorage, Storage,
+    storage::{ObjectStorage, StoreOptions},
+};
 
-use crate::{config::Config, deadline::Deadline, http, state::State};
+use crate::{
+    config::{Config, UrlMode, store::DEFAULT_REVALIDATE},
+    deadline::Deadline,
+    http,
+    state::State,
+};
 
 /// Errors starting the server.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +40,14 @@ pub enum StartError {
     DataRoot {
         /// The configured root.
         path: String,
+        /// Why.
+        source: io::Error,
+    },
+    /// The object store's settings are refused (scheme, bucket, prefix, environment).
+    #[error("data root {url}: {source}")]
+    Store {
+        /// The configured URL.
+        url: String,
         /// Why.
         source: io::Error,
     },
@@ -78,6 +94,38 @@ fn data_root(config: &Config) -> Result<(PathBuf, Option<Demo>), StartError> {
     }
 }
 
+/// The storage of a data root: a bucket for a store URL, else the local directory (which must
+/// exist), with the root as shown in logs.
+fn open_root(root: PathBuf, config: &Config) -> Result<(PathBuf, Arc<dyn Storage>), StartError> {
+    if let Some(url) = root.to_str().filter(|r| is_store_url(r)) {
+        let options = StoreOptions {
+            timeout: config.store.timeout,
+            settings: config.store.options.clone().into_iter().collect(),
+            ..StoreOptions::default()
+        };
+        let storage =
+            ObjectStorage::from_url(url, options).map_err(|source| StartError::Store {
+                url: url.to_owned(),
+                source,
+            })?;
+        return Ok((root, Arc::new(storage)));
+    }
+
+    let root = root.canonicalize().map_err(|source| StartError::DataRoot {
+        path: root.display().to_string(),
+        source,
+    })?;
+    let storage = LocalStorage::new(&root).follow_symlinks(config.follow_symlinks);
+    Ok((root, Arc::new(storage)))
+}
+
+/// Whether a data root names an object store (`s3://`, `gs://`, `az://`).
+pub(crate) fn is_store_url(root: &str) -> bool {
+    ["s3://", "gs://", "az://"]
+        .iter()
+        .any(|s| root.starts_with(s))
+}
+
 #[cfg(feature = "demo")]
 fn builtin() -> Result<(PathBuf, Option<Demo>), StartError> {
     let dataset = demo::Dataset::generate().map_err(StartError::Demo)?;
@@ -94,11 +142,21 @@ impl Server {
     /// built without the `demo` feature, fails with [`StartError::NoDataRoot`] instead).
     pub async fn bind(config: Config) -> Result<Self, StartError> {
         let (root, demo) = data_root(&config)?;
-        let root = root.canonicalize().map_err(|source| StartError::DataRoot {
-            path: root.display().to_string(),
-            source,
-        })?;
-        let storage = LocalStorage::new(&root).follow_symlinks(config.follow_symlinks);
+        let (root, storage) = open_root(root, &config)?;
+        let store = is_store_url(&root.to_string_lossy());
+        if !store && config.store.urls == UrlMode::Direct {
+            return Err(StartError::Store {
+                url: root.display().to_string(),
+                source: io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "--urls direct needs an object store to presign URLs",
+                ),
+            });
+        }
+        let mut config = config;
+        if config.store.revalidate.is_none() && store {
+            config.store.revalidate = Some(DEFAULT_REVALIDATE);
+        }
 
         let listener = TcpListener::bind(config.bind)
             .await
@@ -115,7 +173,7 @@ impl Server {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{local}"));
-        let state = Arc::new(State::new(config, Arc::new(storage), public_url));
+        let state = Arc::new(State::new(config, storage, public_url));
 
         Ok(Self {
             listener,

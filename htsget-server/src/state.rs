@@ -1,11 +1,14 @@
 //! State shared by every request: configuration, storage, and the facts cache.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 
-use htsget_core::{Error, Storage, facts::FileFacts, load};
+use htsget_core::{Error, Format, Storage, facts::FileFacts, load};
 use quick_cache::sync::Cache;
 
-use crate::{config::Config, ids::Located};
+use crate::{
+    config::Config,
+    ids::{self, Located},
+};
 
 /// Shared server state.
 #[derive(Debug)]
@@ -17,6 +20,8 @@ pub struct State {
     /// The base of data URLs in tickets, without a trailing slash.
     pub public_url: String,
     cache: Cache<Located, Arc<FileFacts>, FactsWeighter>,
+    /// Where ids were found, and when: trusted for `revalidate` before storage is asked again.
+    locations: Cache<(String, Format), (Located, Instant)>,
 }
 
 /// Weighs cached facts by an estimate of their memory: parsed indexes take a few times their
@@ -41,7 +46,35 @@ impl State {
             config,
             public_url: public_url.trim_end_matches('/').to_owned(),
             cache,
+            locations: Cache::new(16 << 10),
         }
+    }
+
+    /// Forgets where `located` was found: its objects changed, so the next ticket asks again.
+    pub fn forget(&self, located: &Located) {
+        self.locations.retain(|_, (cached, _)| cached != located);
+    }
+
+    /// The files behind `id` in `format`: as found within the last `revalidate` seconds, or
+    /// asked of storage again (whose answer carries the objects' current identities, so a
+    /// replaced file gets new facts). With a warm cache a ticket costs no storage request.
+    pub async fn locate(&self, id: &str, format: Format) -> Result<Located, Error> {
+        let revalidate = self.config.store.revalidate.unwrap_or_default();
+        let key = (id.to_owned(), format);
+
+        if !revalidate.is_zero()
+            && let Some((located, found)) = self.locations.get(&key)
+            && found.elapsed() < revalidate
+        {
+            return Ok(located);
+        }
+
+        let located = ids::locate(&*self.storage, id, format).await?;
+        if !revalidate.is_zero() {
+            self.locations
+                .insert(key, (located.clone(), Instant::now()));
+        }
+        Ok(located)
     }
 
     /// The facts of a located file, from the cache or loaded once (concurrent requests for

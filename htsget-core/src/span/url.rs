@@ -1,11 +1,37 @@
-//! The `span` query parameter of data URLs: how a ticket names a [`BgzfSpan`] and how the data
-//! endpoint reads it back. Both directions live here, so the format has one owner.
+//! The query parameters of data URLs: `span`, how a ticket names a [`BgzfSpan`], and `v`, the
+//! version of the file it was made from, and how the data endpoint reads them back. Both
+//! directions live here, so the format has one owner.
 
 use super::BgzfSpan;
-use crate::Error;
+use crate::{Error, storage::Identity};
 
-/// The query parameter's name.
+/// The span parameter's name.
 pub const PARAMETER: &str = "span";
+
+/// The version parameter's name.
+pub const VERSION: &str = "v";
+
+/// `data_url` with the version `identity` names: `DATA_URL?v=TAG` ([`Identity::tag`]).
+///
+/// # Examples
+///
+/// ```
+/// use htsget_core::{span::url, storage::Identity};
+/// let identity = Identity::new("etag:\"1\"");
+/// let link = url::with_version("http://h/data/x.bam", &identity);
+/// assert_eq!(url::version_of(link.split_once('?').map(|(_, q)| q)), Some(&identity.tag()[..]));
+/// ```
+pub fn with_version(data_url: &str, identity: &Identity) -> String {
+    let separator = if data_url.contains('?') { '&' } else { '?' };
+    format!("{data_url}{separator}{VERSION}={}", identity.tag())
+}
+
+/// The version tag a data URL's query string carries, if any.
+pub fn version_of(query: Option<&str>) -> Option<&str> {
+    query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(VERSION)?.strip_prefix('='))
+}
 
 /// `data_url` with `span` as its query: `DATA_URL?span=START-END`, the two raw virtual
 /// positions.
@@ -30,7 +56,8 @@ pub fn with_span(data_url: &str, span: &BgzfSpan) -> String {
     // Sized for two 20-digit positions: one allocation per URL.
     let mut url = String::with_capacity(data_url.len() + PARAMETER.len() + 44);
     let (start, end) = (u64::from(span.start()), u64::from(span.end()));
-    let _ = write!(url, "{data_url}?{PARAMETER}={start}-{end}");
+    let separator = if data_url.contains('?') { '&' } else { '?' };
+    let _ = write!(url, "{data_url}{separator}{PARAMETER}={start}-{end}");
     url
 }
 

@@ -11,7 +11,9 @@ use hyper::{
     header::{self, HeaderValue},
 };
 
-use htsget_core::{BgzfSpan, ByteRange, Content, Error, Reason, Span, load, span::url};
+use htsget_core::{
+    BgzfSpan, ByteRange, Content, Error, Reason, Span, load, span::url, storage::Fault,
+};
 
 use super::{Response, empty, error::ApiError};
 use crate::{ids, range::parse_range, state::State};
@@ -30,10 +32,32 @@ pub(crate) async fn handle(
     };
 
     let key = ids::data_key(key)?;
-    let span = url::span_of(request.uri().query())?;
-    let object = state.storage.open(key).await.map_err(|_| Error::NotFound {
-        what: "data file".to_owned(),
+    let query = request.uri().query();
+    let span = url::span_of(query)?;
+    let object = state.storage.open(key).await.map_err(|e| {
+        if Fault::of(&e).is_some() {
+            Error::Io {
+                what: "data file",
+                source: e,
+            }
+        } else {
+            Error::NotFound {
+                what: "data file".to_owned(),
+            }
+        }
     })?;
+
+    // The ticket's version of the file, or nothing: never a mix of two versions.
+    if let Some(version) = url::version_of(query)
+        && version != object.metadata().identity().tag()
+    {
+        return Err(Error::NotFound {
+            what: "this version of the data file: it changed since the ticket was made; \
+                   ask for a new ticket"
+                .to_owned(),
+        }
+        .into());
+    }
 
     if let Some(span) = span {
         return serve_span(object, span, head).await;

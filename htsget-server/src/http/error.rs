@@ -2,7 +2,7 @@
 
 use std::io;
 
-use htsget_core::{Error, ErrorKind};
+use htsget_core::{Error, ErrorKind, storage::Fault};
 use hyper::{StatusCode, header};
 use serde_json::json;
 
@@ -31,6 +31,14 @@ impl ApiError {
         matches!(self, Self::Htsget(e) if e.kind() == ErrorKind::InternalServerError)
     }
 
+    /// The store fault behind this error, if an object store failed it.
+    fn fault(&self) -> Option<Fault> {
+        match self {
+            Self::Htsget(Error::Io { source, .. }) => Fault::of(source),
+            _ => None,
+        }
+    }
+
     /// The htsget error response: `{"htsget":{"error":NAME,"message":TEXT}}` with its status.
     pub(crate) fn into_response(self) -> Response {
         let (status, name) = match &self {
@@ -50,10 +58,21 @@ impl ApiError {
             Self::UriTooLong(_) => (StatusCode::URI_TOO_LONG, ErrorKind::InvalidInput.name()),
         };
 
-        let message = match &self {
+        // A store that is down, slow or refusing is a gateway problem, not a broken file.
+        let fault = self.fault();
+        let status = match fault {
+            Some(Fault::TimedOut | Fault::Changed) => StatusCode::SERVICE_UNAVAILABLE,
+            Some(_) => StatusCode::BAD_GATEWAY,
+            None => status,
+        };
+
+        let message = match (&self, fault) {
+            (_, Some(fault)) => format!("the object store cannot serve this now: {fault}"),
             // Server-side failures are described by kind only; the details go to the log.
-            Self::Htsget(e) if e.kind() == ErrorKind::InternalServerError => internal_message(e),
-            other => other.to_string(),
+            (Self::Htsget(e), None) if e.kind() == ErrorKind::InternalServerError => {
+                internal_message(e)
+            }
+            (other, None) => other.to_string(),
         };
 
         let body = json!({ "htsget": { "error": name, "message": message } }).to_string();
@@ -64,6 +83,9 @@ impl ApiError {
             header::CONTENT_TYPE,
             header::HeaderValue::from_static("application/json"),
         );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+        }
 
         match self {
             Self::MethodNotAllowed(allow) => {

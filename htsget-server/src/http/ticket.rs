@@ -2,9 +2,7 @@
 
 use std::{collections::BTreeMap, sync::Arc};
 
-use bytes::Bytes;
-use htsget_core::{Endpoint, Error, Query, Reason, Ticket, query::GET_PARAMETERS, resolve};
-use http_body_util::BodyExt;
+use htsget_core::{Endpoint, Error, Query, Reason, Ticket, query::GET_PARAMETERS, resolve, span};
 use hyper::{
     Method, Request,
     body::Incoming,
@@ -13,7 +11,7 @@ use hyper::{
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 use super::{Response, error::ApiError, full};
-use crate::{ids, state::State};
+use crate::{config::UrlMode, state::State};
 
 /// The media type of tickets.
 pub(crate) const TICKET_TYPE: &str = "application/vnd.ga4gh.htsget.v1.3.0+json; charset=utf-8";
@@ -49,6 +47,9 @@ const PATH: &AsciiSet = &CONTROLS
     .add(b')')
     .add(b'*');
 
+mod body;
+mod direct;
+
 /// Answers a ticket request for `id` on `endpoint`.
 pub(crate) async fn handle(
     state: &Arc<State>,
@@ -73,7 +74,7 @@ pub(crate) async fn handle(
                 .into());
             }
             let deadline = tokio::time::Instant::now() + state.config.header_timeout;
-            let body = read_body(request, state.config.max_post_bytes, deadline).await?;
+            let body = body::read_body(request, state.config.max_post_bytes, deadline).await?;
             let query = Query::from_post(endpoint, &body)?;
             let regions = query.regions().map_or(0, <[_]>::len);
             if regions > state.config.max_regions {
@@ -91,13 +92,19 @@ pub(crate) async fn handle(
         _ => return Err(ApiError::MethodNotAllowed("GET, POST, OPTIONS")),
     };
 
-    let located = ids::locate(&*state.storage, id, query.format()).await?;
+    let located = state.locate(id, query.format()).await?;
     let facts = state.facts(&located).await?;
     // No I/O: blocks cut inside are re-encoded when their URL is fetched.
     let plan = resolve(&query, &facts)?;
 
-    let url = data_url(&state.public_url, &located.data);
-    let ticket = Ticket::new(&plan, query.format(), &url, &BTreeMap::new());
+    let ticket = match state.config.store.urls {
+        UrlMode::Server => {
+            let url = data_url(&state.public_url, &located.data);
+            let url = span::url::with_version(&url, located.data_metadata.identity());
+            Ticket::new(&plan, query.format(), &url, &BTreeMap::new())
+        }
+        UrlMode::Direct => direct::ticket(state, &located, &plan).await?,
+    };
 
     let mut response = hyper::Response::new(full(ticket.to_json()));
     response
@@ -113,70 +120,4 @@ pub(crate) fn data_url(public_url: &str, key: &str) -> String {
     url.push_str("/data/");
     url.extend(utf8_percent_encode(key, PATH));
     url
-}
-
-/// How much of a body over the limit is read and thrown away before the 413 goes out: a client
-/// still sending when the connection closed would see a broken pipe instead of the answer.
-/// Bodies that declare more are refused at once.
-const DRAIN_LIMIT: u64 = 64 << 20;
-
-/// The request body, if it is at most `limit` bytes and arrives by `deadline`.
-async fn read_body(
-    request: Request<Incoming>,
-    limit: u64,
-    deadline: tokio::time::Instant,
-) -> Result<Bytes, ApiError> {
-    let too_large = || ApiError::from(Error::PayloadTooLarge { limit });
-
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|length| length.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > DRAIN_LIMIT) {
-        return Err(too_large());
-    }
-
-    let mut body = request.into_body();
-    let mut kept = Vec::with_capacity(declared.unwrap_or(0).min(limit) as usize);
-    let mut seen = 0_u64;
-
-    loop {
-        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
-            Ok(Some(Ok(frame))) => frame,
-            Ok(None) => break,
-            Ok(Some(Err(_))) => {
-                return Err(Error::invalid_input(
-                    Reason::UnreadableBody,
-                    "the request body could not be read",
-                )
-                .into());
-            }
-            Err(_) if seen > limit || declared.is_some_and(|n| n > limit) => {
-                return Err(too_large());
-            }
-            Err(_) => {
-                return Err(Error::invalid_input(
-                    Reason::UnreadableBody,
-                    "the request body arrived too slowly",
-                )
-                .into());
-            }
-        };
-
-        if let Ok(data) = frame.into_data() {
-            seen += data.len() as u64;
-            if seen > DRAIN_LIMIT {
-                return Err(too_large());
-            }
-            if seen <= limit {
-                kept.extend_from_slice(&data);
-            }
-        }
-    }
-
-    if seen > limit {
-        Err(too_large())
-    } else {
-        Ok(Bytes::from(kept))
-    }
 }

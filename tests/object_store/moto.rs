@@ -1,0 +1,116 @@
+//! A real S3 server for the tests: moto (`pip install 'moto[server]' boto3`), started on a free
+//! loopback port and stopped by its PID.
+
+use std::{
+    net::{SocketAddr, TcpListener, TcpStream},
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use std::io::{Read, Write};
+
+/// A running moto server.
+pub(crate) struct Moto {
+    child: Child,
+    /// Where it listens.
+    pub(crate) addr: SocketAddr,
+}
+
+impl Moto {
+    /// Starts moto, or `None` (with the reason printed) where `moto_server` is not installed.
+    pub(crate) fn start() -> Option<Self> {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let child = match Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+        {
+            Ok(child) => child,
+            Err(e) => {
+                eprintln!("SKIPPED: cannot start moto_server (pip install 'moto[server]'): {e}");
+                return None;
+            }
+        };
+        let moto = Self {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        };
+
+        let started = Instant::now();
+        while !moto.answers() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "moto did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(moto)
+    }
+
+    /// The endpoint URL.
+    pub(crate) fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn answers(&self) -> bool {
+        let Ok(mut stream) = TcpStream::connect(self.addr) else {
+            return false;
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+        let request = format!(
+            "GET / HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        );
+        let mut reply = [0; 12];
+        stream.write_all(request.as_bytes()).is_ok()
+            && stream.read_exact(&mut reply).is_ok()
+            && reply.starts_with(b"HTTP/1.1 200")
+    }
+
+    /// Creates `bucket` and uploads every file under `dir` to it under `prefix`, with boto3.
+    pub(crate) fn upload(&self, bucket: &str, prefix: &str, dir: &Path) {
+        let script = r#"
+import boto3, os, sys
+endpoint, bucket, prefix, root = sys.argv[1:5]
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                  aws_access_key_id="testing", aws_secret_access_key="testing")
+s3.create_bucket(Bucket=bucket)
+for folder, _, files in os.walk(root):
+    for name in files:
+        path = os.path.join(folder, name)
+        s3.upload_file(path, bucket, prefix + "/" + os.path.relpath(path, root))
+"#;
+        let status = Command::new("python3")
+            .args(["-c", script, &self.endpoint(), bucket, prefix])
+            .arg(dir)
+            .status()
+            .expect("python3");
+        assert!(status.success(), "upload to moto failed");
+    }
+
+    /// The `object_store` settings that reach this server.
+    pub(crate) fn settings(&self) -> Vec<(String, String)> {
+        [
+            ("aws_endpoint", self.endpoint()),
+            ("aws_allow_http", "true".to_owned()),
+            ("aws_access_key_id", "testing".to_owned()),
+            ("aws_secret_access_key", "testing".to_owned()),
+            ("aws_region", "us-east-1".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
