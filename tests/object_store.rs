@@ -1,6 +1,7 @@
 //! Object storage: every ground-truth row served from a real S3 server (moto), in both URL
 //! modes, through samtools and bcftools given htsget URLs.
 
+mod faults;
 mod moto;
 
 use std::fmt::Write as _;

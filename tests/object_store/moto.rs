@@ -52,6 +52,54 @@ impl Moto {
         Some(moto)
     }
 
+    /// Pauses (`true`, SIGSTOP) or resumes (`false`, SIGCONT) the server: connections are
+    /// still accepted by the kernel, but nothing answers.
+    pub(crate) fn pause(&self, paused: bool) {
+        let signal = if paused { "-STOP" } else { "-CONT" };
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    /// Stops the server for good.
+    pub(crate) fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Puts `bytes` at `key` of `bucket` (replacing what was there), or deletes the key.
+    pub(crate) fn put(&self, bucket: &str, key: &str, bytes: Option<&[u8]>) {
+        let script = r#"
+import boto3, sys
+endpoint, bucket, key, action = sys.argv[1:5]
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                  aws_access_key_id="testing", aws_secret_access_key="testing")
+try:
+    s3.create_bucket(Bucket=bucket)
+except Exception:
+    pass
+if action == "delete":
+    s3.delete_object(Bucket=bucket, Key=key)
+else:
+    s3.put_object(Bucket=bucket, Key=key, Body=sys.stdin.buffer.read())
+"#;
+        let action = if bytes.is_some() { "put" } else { "delete" };
+        let mut child = Command::new("python3")
+            .args(["-c", script, &self.endpoint(), bucket, key, action])
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("python3");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(bytes.unwrap_or_default())
+            .unwrap();
+        assert!(child.wait().unwrap().success(), "{action} {key} failed");
+    }
+
     /// The endpoint URL.
     pub(crate) fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
