@@ -166,7 +166,7 @@ fn a_stream_whose_store_stalls_ends_short_and_visibly() {
 
     let mut stream = TcpStream::connect(server.addr).unwrap();
     stream.set_read_timeout(Some(STORE_TIMEOUT * 4)).unwrap();
-    let request = format!("GET /data/big.bam HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let request = "GET /data/big.bam HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     stream.write_all(request.as_bytes()).unwrap();
 
     // The head and the first bytes arrive; then the store stalls.
