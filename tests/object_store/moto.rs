@@ -143,8 +143,15 @@ for folder, _, files in os.walk(root):
 
     /// The `object_store` settings that reach this server.
     pub(crate) fn settings(&self) -> Vec<(String, String)> {
+        settings(&self.endpoint())
+    }
+}
+
+/// The `object_store` settings that reach a moto server at `endpoint`.
+pub(crate) fn settings(endpoint: &str) -> Vec<(String, String)> {
+    {
         [
-            ("aws_endpoint", self.endpoint()),
+            ("aws_endpoint", endpoint.to_owned()),
             ("aws_allow_http", "true".to_owned()),
             ("aws_access_key_id", "testing".to_owned()),
             ("aws_secret_access_key", "testing".to_owned()),

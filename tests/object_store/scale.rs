@@ -1,0 +1,350 @@
+//! Scale-out: two server processes over one bucket behind a real nginx (round robin, retrying
+//! idempotent requests), mixed ticket and data traffic, and one replica stopped midway.
+
+use std::{
+    io::{BufRead, BufReader, Read, Write},
+    net::{SocketAddr, TcpListener, TcpStream},
+    path::Path,
+    process::{Child, Command, Stdio},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    thread,
+    time::Duration,
+};
+
+use htsget_server::{Config, Server, config::UrlMode};
+
+use super::moto::{Moto, settings};
+use crate::{common::data_dir, server::request};
+
+const TICKET: &str = "/reads/bam/htsnexus_test_NA12878?referenceName=11&start=4999999&end=5050000";
+const BIG: usize = 24 << 20;
+
+/// One replica, run as a child process of this test binary (see [`replica`]).
+struct Replica {
+    child: Child,
+}
+
+impl Replica {
+    fn start(port: u16, public_url: &str, endpoint: &str) -> Self {
+        let child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "object_store::scale::replica",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env(
+                "HTSGET_TEST_REPLICA",
+                format!("{port} {public_url} {endpoint}"),
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut replica = Self { child };
+        let mut lines = BufReader::new(replica.child.stdout.take().unwrap()).lines();
+        while let Some(Ok(line)) = lines.next() {
+            if line.starts_with("LISTENING") {
+                // Keep reading its output so it never blocks on a full pipe.
+                thread::spawn(move || lines.for_each(drop));
+                return replica;
+            }
+        }
+        panic!("the replica did not start");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args([signal, &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+
+    /// Waits for the process; whether it exited cleanly.
+    fn wait(mut self) -> bool {
+        self.child.wait().unwrap().success()
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The replica process: a server over the bucket until SIGTERM, when it stops accepting and
+/// finishes its streams. Run by [`Replica::start`] only.
+#[test]
+#[ignore = "a replica process of the scale-out test, started by it"]
+fn replica() {
+    let Ok(spec) = std::env::var("HTSGET_TEST_REPLICA") else {
+        return;
+    };
+    let mut parts = spec.split(' ');
+    let (port, public_url, endpoint) = (
+        parts.next().unwrap().parse::<u16>().unwrap(),
+        parts.next().unwrap().to_owned(),
+        parts.next().unwrap().to_owned(),
+    );
+    let mut config = Config {
+        data: Some("s3://genomes/archive".into()),
+        bind: SocketAddr::from(([127, 0, 0, 1], port)),
+        public_url: Some(public_url),
+        ..Config::default()
+    };
+    config.store.urls = UrlMode::Server;
+    config.store.options = settings(&endpoint).into_iter().collect();
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let server = Server::bind(config).await.unwrap();
+        println!("LISTENING {}", server.local_addr());
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).unwrap();
+        server
+            .serve(async move {
+                terminate.recv().await;
+            })
+            .await
+            .unwrap();
+    });
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// nginx in front of the replicas, as `../shared/OBJECT-STORE.md` checked it.
+struct Nginx {
+    child: Child,
+}
+
+impl Nginx {
+    fn start(dir: &Path, port: u16, upstreams: [u16; 2]) -> Self {
+        std::fs::create_dir_all(dir.join("logs")).unwrap();
+        let user = if Command::new("id").arg("-u").output().unwrap().stdout == b"0\n" {
+            "user root;"
+        } else {
+            ""
+        };
+        let [a, b] = upstreams;
+        let conf = format!(
+            "{user}\nworker_processes 1; pid logs/nginx.pid; error_log logs/error.log warn;\n\
+             events {{ worker_connections 256; }}\n\
+             http {{\n access_log off;\n client_body_temp_path logs/b; proxy_temp_path logs/p;\n\
+             fastcgi_temp_path logs/f; uwsgi_temp_path logs/u; scgi_temp_path logs/s;\n\
+             upstream htsget {{ server 127.0.0.1:{a} max_fails=1 fail_timeout=2s;\n\
+             server 127.0.0.1:{b} max_fails=1 fail_timeout=2s; keepalive 16; }}\n\
+             server {{ listen 127.0.0.1:{port};\n location / {{ proxy_pass http://htsget;\n\
+             proxy_http_version 1.1; proxy_set_header Connection \"\";\n\
+             proxy_set_header Host $http_host;\n\
+             proxy_next_upstream error timeout http_502 http_503 http_504 non_idempotent;\n\
+             proxy_next_upstream_tries 2; proxy_next_upstream_timeout 10s;\n\
+             proxy_connect_timeout 1s; proxy_read_timeout 30s; proxy_buffering off; }} }} }}\n"
+        );
+        std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+        let child = Command::new("nginx")
+            .arg("-p")
+            .arg(dir)
+            .args(["-c", "nginx.conf", "-g", "daemon off;"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nginx (apt-get install nginx)");
+        let nginx = Self { child };
+        for _ in 0..100 {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return nginx;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        panic!("nginx did not start");
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // SIGTERM, so the master takes its workers down with it (SIGKILL would orphan them).
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// One ticket through the balancer, and every data URL it lists: `Err` on any failure.
+fn ticket_and_data(lb: SocketAddr) -> Result<(), String> {
+    let reply = request(lb, "GET", TICKET, &[], b"");
+    if reply.status != 200 {
+        return Err(format!("ticket: {}", reply.status));
+    }
+    let prefix = format!("http://{lb}");
+    for url in reply.json()["htsget"]["urls"].as_array().unwrap() {
+        let Some(target) = url["url"].as_str().unwrap().strip_prefix(&prefix) else {
+            continue;
+        };
+        let range = url["headers"]["Range"].as_str();
+        let headers: Vec<(&str, &str)> = range.map(|r| ("Range", r)).into_iter().collect();
+        let data = request(lb, "GET", target, &headers, b"");
+        let expected = data.header("content-length").and_then(|l| l.parse().ok());
+        if data.status >= 300 || expected != Some(data.body.len()) {
+            return Err(format!(
+                "data {target}: {} ({} bytes)",
+                data.status,
+                data.body.len()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A slow download of the big object through the balancer: `Ok` when whole, `Err` when it
+/// ended short or failed (visibly: fewer bytes than its Content-Length, or an error).
+fn slow_download(lb: SocketAddr) -> Result<(), String> {
+    let mut stream = TcpStream::connect(lb).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let head = "GET /data/big.bam HTTP/1.1\r\nHost: lb\r\nConnection: close\r\n\r\n";
+    stream
+        .write_all(head.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let (mut got, mut buf) = (Vec::new(), vec![0; 256 << 10]);
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) => return Err(format!("read failed after {} bytes: {e}", got.len())),
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    let split = got
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("no head")?;
+    let body = got.len() - split - 4;
+    if body == BIG {
+        Ok(())
+    } else {
+        Err(format!("ended after {body} of {BIG} bytes"))
+    }
+}
+
+/// The ticket loop's failures.
+type Tickets = thread::JoinHandle<Vec<String>>;
+
+/// One slow download's outcome.
+type Download = thread::JoinHandle<Result<(), String>>;
+
+/// Runs ticket loops and slow downloads until told to stop; the failures of each kind.
+fn drive(lb: SocketAddr, stop: &Arc<AtomicBool>) -> (Tickets, Vec<Download>) {
+    let tickets = {
+        let stop = Arc::clone(stop);
+        thread::spawn(move || {
+            let mut failures = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                if let Err(e) = ticket_and_data(lb) {
+                    failures.push(e);
+                }
+            }
+            failures
+        })
+    };
+    let downloads = (0..4)
+        .map(|_| {
+            let download = thread::spawn(move || slow_download(lb));
+            thread::sleep(Duration::from_millis(50));
+            download
+        })
+        .collect();
+    (tickets, downloads)
+}
+
+#[test]
+fn replicas_behind_nginx_survive_a_stopped_replica() {
+    let Some(dir) = data_dir() else { return };
+    if Command::new("nginx").arg("-v").output().is_err() {
+        eprintln!("SKIPPED: no nginx (apt-get install nginx)");
+        return;
+    }
+    let Some(moto) = Moto::start() else { return };
+    for file in [
+        "bam/htsnexus_test_NA12878.bam",
+        "bam/htsnexus_test_NA12878.bam.bai",
+    ] {
+        let bytes = std::fs::read(dir.join(file)).unwrap();
+        moto.put("genomes", &format!("archive/{file}"), Some(&bytes));
+    }
+    let big: Vec<u8> = (0..BIG as u32).map(|i| (i % 253) as u8).collect();
+    moto.put("genomes", "archive/big.bam", Some(&big));
+
+    let (lb_port, ports) = (free_port(), [free_port(), free_port()]);
+    let lb = SocketAddr::from(([127, 0, 0, 1], lb_port));
+    let public = format!("http://{lb}");
+    let start = |port| Replica::start(port, &public, &moto.endpoint());
+    let (a, b) = (start(ports[0]), start(ports[1]));
+    let tmp = tempfile::tempdir().unwrap();
+    let _nginx = Nginx::start(tmp.path(), lb_port, ports);
+    ticket_and_data(lb).expect("traffic before any stop");
+
+    // SIGTERM: the replica stops accepting and finishes its streams: nothing fails.
+    let stop = Arc::new(AtomicBool::new(false));
+    let (tickets, downloads) = drive(lb, &stop);
+    thread::sleep(Duration::from_millis(500));
+    a.signal("-TERM");
+    assert!(a.wait(), "the replica did not shut down cleanly");
+    let downloads: Vec<_> = downloads.into_iter().map(|d| d.join().unwrap()).collect();
+    stop.store(true, Ordering::Relaxed);
+    let failures = tickets.join().unwrap();
+    assert!(
+        failures.is_empty(),
+        "requests failed across a SIGTERM: {failures:?}"
+    );
+    for download in &downloads {
+        assert!(
+            download.is_ok(),
+            "a download failed across a SIGTERM: {download:?}"
+        );
+    }
+
+    // SIGKILL: no ticket fails (the balancer retries them); a download in flight on the
+    // killed replica fails visibly, never as a silently short file.
+    let a = start(ports[0]);
+    thread::sleep(Duration::from_millis(2500)); // nginx's fail_timeout for the restarted one
+    let stop = Arc::new(AtomicBool::new(false));
+    let (tickets, downloads) = drive(lb, &stop);
+    thread::sleep(Duration::from_millis(500));
+    b.signal("-KILL");
+    let downloads: Vec<_> = downloads.into_iter().map(|d| d.join().unwrap()).collect();
+    stop.store(true, Ordering::Relaxed);
+    let failures = tickets.join().unwrap();
+    assert!(
+        failures.is_empty(),
+        "ticket requests failed across a SIGKILL: {failures:?}"
+    );
+    let cut = downloads.iter().filter(|d| d.is_err()).count();
+    println!(
+        "SIGKILL: {cut} of {} slow downloads were cut, visibly: {downloads:?}",
+        downloads.len()
+    );
+    assert!(
+        cut >= 1,
+        "no download was on the killed replica: {downloads:?}"
+    );
+    drop(a);
+}
