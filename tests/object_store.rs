@@ -57,3 +57,67 @@ fn ground_truth_rows_from_s3_in_both_url_modes() {
         assert!(failures.is_empty(), "{mode:?} failures:\n{failures}");
     }
 }
+
+/// A local folder and a bucket side by side, each under its id prefix, from the TOML file's
+/// `[[roots]]`: the same BAM through either gives the same reads.
+#[test]
+fn local_and_s3_roots_side_by_side() {
+    let Some(dir) = data_dir() else { return };
+    let Some(moto) = Moto::start() else { return };
+    for file in [
+        "bam/htsnexus_test_NA12878.bam",
+        "bam/htsnexus_test_NA12878.bam.bai",
+    ] {
+        let bytes = std::fs::read(dir.join(file)).unwrap();
+        moto.put("genomes", &format!("archive/{file}"), Some(&bytes));
+    }
+
+    let tmp = tempfile::tempdir().unwrap();
+    let options: String = moto
+        .settings()
+        .iter()
+        .map(|(k, v)| format!("{k} = {v:?}\n"))
+        .collect();
+    let toml = format!(
+        "[[roots]]\nprefix = \"local\"\ndata = {:?}\n\n[[roots]]\nprefix = \"s3\"\n\
+         data = \"s3://genomes/archive\"\nurls = \"direct\"\n\n[store-options]\n{options}",
+        dir.display().to_string()
+    );
+    let path = tmp.path().join("htsget.toml");
+    std::fs::write(&path, toml).unwrap();
+    let cli = <htsget_server::Cli as clap::Parser>::parse_from([
+        "htsget-server",
+        "--config",
+        path.to_str().unwrap(),
+    ]);
+    let file_config = htsget_server::Config::from_cli(cli).expect("the TOML parses");
+    let server = TestServer::start(None, move |config| {
+        config.roots = file_config.roots;
+        config.store = file_config.store;
+    });
+
+    let query = "referenceName=11&start=4999999&end=5050000";
+    let mut counts = Vec::new();
+    for id in [
+        "local/bam/htsnexus_test_NA12878",
+        "s3/bam/htsnexus_test_NA12878",
+    ] {
+        let url = format!("{}/reads/{id}?{query}", server.url);
+        let output = crate::common::run("samtools", &["view", "-c", &url]);
+        assert!(
+            output.status.success(),
+            "{id}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        counts.push(String::from_utf8_lossy(&output.stdout).trim().to_owned());
+    }
+    assert_eq!(counts[0], counts[1], "local and S3 give different reads");
+    assert!(counts[0].parse::<u64>().unwrap() > 0);
+
+    // An id under neither prefix names nothing.
+    let reply = crate::server::get(
+        server.addr,
+        &format!("/reads/bam/htsnexus_test_NA12878?{query}"),
+    );
+    assert_eq!(reply.status, 404);
+}

@@ -14,7 +14,7 @@ mod spans;
 use std::io;
 
 pub use self::{
-    facts::{facts, facts_of},
+    facts::{facts, facts_known, facts_of},
     payload::{PAYLOAD_CHUNK, write_payload},
     spans::{inline, span_contents},
 };

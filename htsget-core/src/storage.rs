@@ -35,6 +35,17 @@ pub trait Storage: Send + Sync + fmt::Debug {
     /// Opens `key` for positional reads.
     fn open<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Arc<dyn Object>>>;
 
+    /// Opens `key` whose metadata a [`Storage::head`] just gave, so an object store need not
+    /// ask again; reads still fail if the object is no longer that version. By default, opens.
+    fn open_known<'a>(
+        &'a self,
+        key: &'a str,
+        metadata: &'a Metadata,
+    ) -> BoxFuture<'a, io::Result<Arc<dyn Object>>> {
+        let _ = metadata;
+        self.open(key)
+    }
+
     /// A URL that reads `range` of the version `metadata` describes of `key` straight from the
     /// store for `ttl`, and the headers a client must send with it; `None` where the storage
     /// cannot presign (local files).

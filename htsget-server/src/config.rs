@@ -49,6 +49,13 @@ pub enum ConfigError {
         /// The setting's name, as the command line and the file spell it.
         setting: &'static str,
     },
+    /// A `[[roots]]` prefix is empty, malformed (it must be an id of `/`-separated names), or
+    /// given twice.
+    #[error("invalid setting: roots prefix {prefix:?}: empty, malformed or given twice")]
+    RootPrefix {
+        /// The prefix given.
+        prefix: String,
+    },
     /// `max-header-bytes` is below [`MIN_HEADER_BYTES`].
     #[error("invalid setting: max-header-bytes must be at least {MIN_HEADER_BYTES}, got {value}")]
     HeaderBytes {
@@ -150,6 +157,19 @@ struct FileConfig {
     store_timeout: Option<u64>,
     presign_ttl: Option<u64>,
     store_options: Option<std::collections::BTreeMap<String, String>>,
+    roots: Option<Vec<RootConfig>>,
+}
+
+/// A data root under an id prefix (`[[roots]]` in the file).
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RootConfig {
+    /// The id prefix: `archive` serves ids `archive/...` from this root.
+    pub prefix: String,
+    /// A directory, or `s3://BUCKET[/PREFIX]` (`gs://`, `az://`).
+    pub data: PathBuf,
+    /// Where its ticket URLs point [default: `--urls`].
+    pub urls: Option<UrlMode>,
 }
 
 /// What service-info says about this service.
@@ -212,6 +232,8 @@ pub struct Config {
     pub follow_symlinks: bool,
     /// Object-store settings: URL mode, revalidation, timeouts.
     pub store: StoreSettings,
+    /// More data roots, each under an id prefix (the file's `[[roots]]`).
+    pub roots: Vec<RootConfig>,
     /// What service-info says.
     pub service: ServiceConfig,
 }
@@ -232,6 +254,7 @@ impl Default for Config {
             cache_mb: 512,
             follow_symlinks: false,
             store: StoreSettings::default(),
+            roots: Vec::new(),
             service: ServiceConfig::default(),
         }
     }
@@ -265,6 +288,15 @@ impl Config {
         ];
         if let Some((setting, _)) = zero.into_iter().find(|(_, is_zero)| *is_zero) {
             return Err(ConfigError::Zero { setting });
+        }
+
+        let mut prefixes = std::collections::BTreeSet::new();
+        for root in &self.roots {
+            if crate::ids::validate(&root.prefix).is_err() || !prefixes.insert(&root.prefix) {
+                return Err(ConfigError::RootPrefix {
+                    prefix: root.prefix.clone(),
+                });
+            }
         }
 
         if self.max_header_bytes < MIN_HEADER_BYTES {
@@ -335,6 +367,7 @@ impl Config {
                     options: file.store_options.clone().unwrap_or_default(),
                 },
             ),
+            roots: file.roots.unwrap_or_default(),
             service: file.service.unwrap_or_default(),
         };
 

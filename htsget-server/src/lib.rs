@@ -21,6 +21,7 @@ pub mod demo;
 mod http;
 pub mod ids;
 pub mod range;
+pub mod roots;
 mod server;
 pub mod state;
 

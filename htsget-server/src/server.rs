@@ -28,6 +28,7 @@ use crate::{
     config::{Config, UrlMode, store::DEFAULT_REVALIDATE},
     deadline::Deadline,
     http,
+    roots::{Root, Roots},
     state::State,
 };
 
@@ -141,20 +142,45 @@ impl Server {
     /// Binds `config.bind` and prepares the state (with no data root, writes the demo dataset;
     /// built without the `demo` feature, fails with [`StartError::NoDataRoot`] instead).
     pub async fn bind(config: Config) -> Result<Self, StartError> {
-        let (root, demo) = data_root(&config)?;
-        let (root, storage) = open_root(root, &config)?;
-        let store = is_store_url(&root.to_string_lossy());
-        if !store && config.store.urls == UrlMode::Direct {
-            return Err(StartError::Store {
-                url: root.display().to_string(),
-                source: io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "--urls direct needs an object store to presign URLs",
-                ),
+        let (root, demo) = match (&config.data, config.roots.is_empty()) {
+            (None, false) => (None, None),
+            _ => {
+                let (root, demo) = data_root(&config)?;
+                (Some(root), demo)
+            }
+        };
+
+        let mut roots = Vec::new();
+        let mut any_store = false;
+        let configured = config
+            .roots
+            .iter()
+            .map(|r| (r.prefix.clone(), r.data.clone(), r.urls));
+        let main = root.clone().map(|root| (String::new(), root, None));
+        for (prefix, data, urls) in main.into_iter().chain(configured) {
+            let urls = urls.unwrap_or(config.store.urls);
+            let (data, storage) = open_root(data, &config)?;
+            let store = is_store_url(&data.to_string_lossy());
+            if !store && urls == UrlMode::Direct {
+                return Err(StartError::Store {
+                    url: data.display().to_string(),
+                    source: io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "direct URLs need an object store to presign them",
+                    ),
+                });
+            }
+            any_store |= store;
+            roots.push(Root {
+                prefix,
+                storage,
+                urls,
             });
         }
+        let root = root.unwrap_or_default();
+
         let mut config = config;
-        if config.store.revalidate.is_none() && store {
+        if config.store.revalidate.is_none() && any_store {
             config.store.revalidate = Some(DEFAULT_REVALIDATE);
         }
 
@@ -173,7 +199,7 @@ impl Server {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{local}"));
-        let state = Arc::new(State::new(config, storage, public_url));
+        let state = Arc::new(State::new(config, Arc::new(Roots::new(roots)), public_url));
 
         Ok(Self {
             listener,

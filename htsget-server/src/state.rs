@@ -2,12 +2,13 @@
 
 use std::{sync::Arc, time::Instant};
 
-use htsget_core::{Error, Format, Storage, facts::FileFacts, load};
+use htsget_core::{Error, Format, facts::FileFacts, load};
 use quick_cache::sync::Cache;
 
 use crate::{
     config::Config,
     ids::{self, Located},
+    roots::Roots,
 };
 
 /// Shared server state.
@@ -15,8 +16,8 @@ use crate::{
 pub struct State {
     /// The settings.
     pub config: Config,
-    /// Where ids' files are.
-    pub storage: Arc<dyn Storage>,
+    /// Where ids' files are: the data roots.
+    pub storage: Arc<Roots>,
     /// The base of data URLs in tickets, without a trailing slash.
     pub public_url: String,
     cache: Cache<Located, Arc<FileFacts>, FactsWeighter>,
@@ -38,7 +39,7 @@ impl quick_cache::Weighter<Located, Arc<FileFacts>> for FactsWeighter {
 impl State {
     /// State for `config`, serving the objects of `storage` with tickets pointing at
     /// `public_url`.
-    pub fn new(config: Config, storage: Arc<dyn Storage>, public_url: String) -> Self {
+    pub fn new(config: Config, storage: Arc<Roots>, public_url: String) -> Self {
         let capacity = config.cache_mb.saturating_mul(1 << 20);
         let cache = Cache::with_weighter(1024, capacity, FactsWeighter);
         Self {
@@ -87,11 +88,11 @@ impl State {
 
         self.cache
             .get_or_insert_async(located, async {
-                load::facts(
+                load::facts_known(
                     &*self.storage,
                     located.format,
-                    &located.data,
-                    &located.index,
+                    (&located.data, &located.data_metadata),
+                    (&located.index, &located.index_metadata),
                 )
                 .await
                 .map(Arc::new)

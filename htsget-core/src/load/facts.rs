@@ -6,7 +6,7 @@ use super::{check, header, index, invalid, io_error};
 use crate::{
     BGZF_EOF, CRAM_EOF, Error, Format,
     facts::{BgzfFacts, BinningIndex, CramFacts, FileFacts, Layout, References},
-    storage::{Object, Storage, read_all},
+    storage::{Metadata, Object, Storage, read_all},
 };
 
 /// How much of a data file is read at first to find its header; grown fourfold while the
@@ -37,6 +37,32 @@ where
         .map_err(|e| io_error(e, "data file"))?;
     let index = storage
         .open(index)
+        .await
+        .map_err(|e| io_error(e, "index"))?;
+    facts_of(format, &*data, &*index).await
+}
+
+/// Reads the facts of `data` and `index` in `storage`, whose metadata [`Storage::head`] gave
+/// (so an object store is not asked for them again).
+///
+/// # Errors
+///
+/// As [`facts`].
+pub async fn facts_known<S>(
+    storage: &S,
+    format: Format,
+    (data, data_metadata): (&str, &Metadata),
+    (index, index_metadata): (&str, &Metadata),
+) -> Result<FileFacts, Error>
+where
+    S: Storage + ?Sized,
+{
+    let data = storage
+        .open_known(data, data_metadata)
+        .await
+        .map_err(|e| io_error(e, "data file"))?;
+    let index = storage
+        .open_known(index, index_metadata)
         .await
         .map_err(|e| io_error(e, "index"))?;
     facts_of(format, &*data, &*index).await

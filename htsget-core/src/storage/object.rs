@@ -173,6 +173,22 @@ impl Storage for ObjectStorage {
         })
     }
 
+    fn open_known<'a>(
+        &'a self,
+        key: &'a str,
+        metadata: &'a Metadata,
+    ) -> BoxFuture<'a, io::Result<Arc<dyn Object>>> {
+        Box::pin(async move {
+            let object: Arc<dyn Object> = Arc::new(StoreObject {
+                store: Arc::clone(&self.store),
+                path: self.path(key)?,
+                metadata: metadata.clone(),
+                timeout: self.options.timeout,
+            });
+            Ok(object)
+        })
+    }
+
     fn presign<'a>(
         &'a self,
         key: &'a str,

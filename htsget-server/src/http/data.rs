@@ -12,7 +12,7 @@ use hyper::{
 };
 
 use htsget_core::{
-    BgzfSpan, ByteRange, Content, Error, Reason, Span, load, span::url, storage::Fault,
+    BgzfSpan, ByteRange, Content, Error, Reason, Span, Storage, load, span::url, storage::Fault,
 };
 
 use super::{Response, empty, error::ApiError};

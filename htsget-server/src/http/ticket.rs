@@ -97,7 +97,7 @@ pub(crate) async fn handle(
     // No I/O: blocks cut inside are re-encoded when their URL is fetched.
     let plan = resolve(&query, &facts)?;
 
-    let ticket = match state.config.store.urls {
+    let ticket = match state.storage.urls(&located.data) {
         UrlMode::Server => {
             let url = data_url(&state.public_url, &located.data);
             let url = span::url::with_version(&url, located.data_metadata.identity());

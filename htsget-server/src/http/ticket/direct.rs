@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use htsget_core::{
-    Content, Error, Plan, Span, Ticket, load,
+    Content, Error, Plan, Span, Storage, Ticket, load,
     storage::Fault,
     ticket::{Location, split},
 };

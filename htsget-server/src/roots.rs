@@ -1,0 +1,128 @@
+//! Several data roots at once, each under an id prefix: local folders and buckets side by side,
+//! behind one [`Storage`].
+
+use std::{io, sync::Arc, time::Duration};
+
+use htsget_core::{
+    ByteRange, Storage,
+    storage::{BoxFuture, Metadata, Object, Presigned},
+};
+
+use crate::config::UrlMode;
+
+/// One data root: the storage behind an id prefix, and where its tickets send clients.
+#[derive(Debug)]
+pub struct Root {
+    /// The id prefix (`archive` serves ids `archive/...`); empty for the root of the rest.
+    pub prefix: String,
+    /// Its objects.
+    pub storage: Arc<dyn Storage>,
+    /// Where its ticket URLs point.
+    pub urls: UrlMode,
+}
+
+/// The data roots, longest prefix first; a key goes to the first whose prefix it starts with
+/// (as whole `/`-separated segments), with the prefix taken off.
+#[derive(Debug)]
+pub struct Roots {
+    roots: Vec<Root>,
+}
+
+impl Roots {
+    /// The roots; prefixes must differ.
+    pub fn new(mut roots: Vec<Root>) -> Self {
+        roots.sort_by_key(|root| std::cmp::Reverse(root.prefix.len()));
+        Self { roots }
+    }
+
+    /// The root serving `key`, and the key within it.
+    fn route<'k>(&self, key: &'k str) -> Option<(&Root, &'k str)> {
+        self.roots.iter().find_map(|root| {
+            if root.prefix.is_empty() {
+                return Some((root, key));
+            }
+            let rest = key.strip_prefix(&root.prefix)?.strip_prefix('/')?;
+            Some((root, rest))
+        })
+    }
+
+    /// Where the tickets of `key` send clients.
+    pub fn urls(&self, key: &str) -> UrlMode {
+        self.route(key)
+            .map_or(UrlMode::Server, |(root, _)| root.urls)
+    }
+}
+
+fn not_found() -> io::Error {
+    io::Error::new(io::ErrorKind::NotFound, "no such object")
+}
+
+impl Storage for Roots {
+    fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Metadata>> {
+        match self.route(key) {
+            Some((root, key)) => root.storage.head(key),
+            None => Box::pin(std::future::ready(Err(not_found()))),
+        }
+    }
+
+    fn open<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Arc<dyn Object>>> {
+        match self.route(key) {
+            Some((root, key)) => root.storage.open(key),
+            None => Box::pin(std::future::ready(Err(not_found()))),
+        }
+    }
+
+    fn open_known<'a>(
+        &'a self,
+        key: &'a str,
+        metadata: &'a Metadata,
+    ) -> BoxFuture<'a, io::Result<Arc<dyn Object>>> {
+        match self.route(key) {
+            Some((root, key)) => root.storage.open_known(key, metadata),
+            None => Box::pin(std::future::ready(Err(not_found()))),
+        }
+    }
+
+    fn presign<'a>(
+        &'a self,
+        key: &'a str,
+        metadata: &'a Metadata,
+        range: ByteRange,
+        ttl: Duration,
+    ) -> Option<BoxFuture<'a, io::Result<Presigned>>> {
+        let (root, key) = self.route(key)?;
+        root.storage.presign(key, metadata, range, ttl)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use htsget_core::LocalStorage;
+
+    use super::*;
+
+    #[test]
+    fn test_route_with_prefixes() {
+        let dir = tempfile::tempdir().unwrap();
+        let local = |urls| Root {
+            prefix: String::new(),
+            storage: Arc::new(LocalStorage::new(dir.path())),
+            urls,
+        };
+        let mut archive = local(UrlMode::Direct);
+        archive.prefix = "archive".into();
+        let roots = Roots::new(vec![local(UrlMode::Server), archive]);
+
+        assert_eq!(roots.route("archive/bam/x.bam").unwrap().1, "bam/x.bam");
+        assert_eq!(roots.urls("archive/bam/x.bam"), UrlMode::Direct);
+        assert_eq!(roots.route("archived/x.bam").unwrap().1, "archived/x.bam");
+        assert_eq!(roots.urls("bam/x.bam"), UrlMode::Server);
+
+        let only = Roots::new(vec![Root {
+            prefix: "a".into(),
+            storage: Arc::new(LocalStorage::new(dir.path())),
+            urls: UrlMode::Server,
+        }]);
+        assert!(only.route("b/x.bam").is_none());
+    }
+}
