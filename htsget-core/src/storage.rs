@@ -23,6 +23,9 @@ pub(crate) use blocking::blocking;
 /// A boxed, sendable future: what [`Storage`] and [`Object`] methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// A stream of an object's bytes ([`Object::stream`]).
+pub type ByteStream = Pin<Box<dyn futures_core::Stream<Item = io::Result<bytes::Bytes>> + Send>>;
+
 /// Objects (files, or objects of a store) by key.
 ///
 /// Implementations must never reach outside their own root: a key that is absolute, holds a
@@ -146,6 +149,15 @@ pub trait Object: Send + Sync + fmt::Debug {
     /// The object's size in bytes.
     fn size(&self) -> u64 {
         self.metadata().size()
+    }
+
+    /// The bytes of `range` as one stream of chunks, for storage where one long read beats
+    /// many positional ones (an object store: one ranged GET instead of a request per chunk);
+    /// `None` where positional reads are as good (local files). The stream fails, rather than
+    /// ends early, if the object cannot give every byte.
+    fn stream(&self, range: ByteRange) -> Option<ByteStream> {
+        let _ = range;
+        None
     }
 
     /// Reads up to `len` bytes at `offset`; fewer only at the end of the object.

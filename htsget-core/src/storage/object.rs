@@ -12,7 +12,7 @@ use object_store::{
     signer::{HeaderName, HeaderValue, Method, SignedUrlOptions, Signer},
 };
 
-use super::{BoxFuture, Fault, Identity, Metadata, Object, Presigned, Storage};
+use super::{BoxFuture, ByteStream, Fault, Identity, Metadata, Object, Presigned, Storage};
 use crate::ByteRange;
 
 /// How an [`ObjectStorage`] talks to its store.
@@ -21,7 +21,8 @@ pub struct StoreOptions {
     /// The longest one store call may take, retries included: a store that is down or stalled
     /// answers within this, as [`Fault::TimedOut`].
     pub timeout: Duration,
-    /// The longest one HTTP request to the store may take.
+    /// The longest a request to the store may wait for its next bytes (its answer, or the
+    /// next chunk of a stream).
     pub request_timeout: Duration,
     /// The longest connecting may take.
     pub connect_timeout: Duration,
@@ -111,7 +112,9 @@ impl ObjectStorage {
         // The environment first, then the time limits, then the caller's own settings.
         let millis = |d: Duration| format!("{}ms", d.as_millis());
         let mut settings = vec![
-            ("timeout".to_owned(), millis(options.request_timeout)),
+            // No limit on a whole request: a stream to a slow client may rightly take long.
+            // Calls are bounded by `timeout`, streams by `request_timeout` between chunks.
+            ("timeout".to_owned(), "1000000s".to_owned()),
             (
                 "connect_timeout".to_owned(),
                 millis(options.connect_timeout),
@@ -148,6 +151,11 @@ impl ObjectStorage {
         Ok(self.prefix.parts().chain(relative.parts()).collect())
     }
 
+    /// How long a stream may wait for its next chunk.
+    fn idle(&self) -> Duration {
+        self.options.request_timeout.min(self.options.timeout)
+    }
+
     async fn head_path(&self, path: &Path) -> io::Result<Metadata> {
         let meta = within(self.options.timeout, self.store.head(path)).await?;
         Ok(metadata_of(&meta))
@@ -168,6 +176,7 @@ impl Storage for ObjectStorage {
                 path,
                 metadata,
                 timeout: self.options.timeout,
+                idle: self.idle(),
             });
             Ok(object)
         })
@@ -184,6 +193,7 @@ impl Storage for ObjectStorage {
                 path: self.path(key)?,
                 metadata: metadata.clone(),
                 timeout: self.options.timeout,
+                idle: self.idle(),
             });
             Ok(object)
         })
@@ -232,11 +242,73 @@ struct StoreObject {
     path: Path,
     metadata: Metadata,
     timeout: Duration,
+    idle: Duration,
+}
+
+/// The chunks a stream's fetching task sends.
+struct Received(tokio::sync::mpsc::Receiver<io::Result<bytes::Bytes>>);
+
+impl futures_core::Stream for Received {
+    type Item = io::Result<bytes::Bytes>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.get_mut().0.poll_recv(cx)
+    }
 }
 
 impl Object for StoreObject {
     fn metadata(&self) -> &Metadata {
         &self.metadata
+    }
+
+    fn stream(&self, range: ByteRange) -> Option<ByteStream> {
+        let (store, path, timeout) = (Arc::clone(&self.store), self.path.clone(), self.timeout);
+        let if_match = etag(&self.metadata);
+        let idle = self.idle;
+        let (sender, receiver) = tokio::sync::mpsc::channel(2);
+
+        // One ranged GET, its body forwarded as it arrives (the channel bounds what is held).
+        tokio::spawn(async move {
+            let fetch = async {
+                let options = GetOptions {
+                    range: Some(GetRange::Bounded(range.start()..range.end())),
+                    if_match,
+                    ..GetOptions::default()
+                };
+                let mut chunks = within(timeout, store.get_opts(&path, options))
+                    .await?
+                    .into_stream();
+                let mut sent = 0;
+                while sent < range.len() {
+                    let next = std::future::poll_fn(|cx| chunks.as_mut().poll_next(cx));
+                    let chunk = match tokio::time::timeout(idle, next).await {
+                        Err(_) => return Err(Fault::TimedOut.into()),
+                        Ok(None) => break,
+                        Ok(Some(chunk)) => chunk.map_err(io_error)?,
+                    };
+                    sent += chunk.len() as u64;
+                    if sender.send(Ok(chunk)).await.is_err() {
+                        return Ok(()); // the reader went away
+                    }
+                }
+                if sent == range.len() {
+                    Ok(())
+                } else {
+                    Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the store ended the range early",
+                    ))
+                }
+            };
+            if let Err(e) = fetch.await {
+                let _ = sender.send(Err(e)).await;
+            }
+        });
+
+        Some(Box::pin(Received(receiver)))
     }
 
     fn read_at(&self, offset: u64, mut buf: Vec<u8>) -> BoxFuture<'static, io::Result<Vec<u8>>> {

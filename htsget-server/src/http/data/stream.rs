@@ -25,9 +25,24 @@ const READ_AHEAD: usize = 2;
 /// an error, so the client sees a broken transfer, never a silently truncated file; a client
 /// that goes away drops the body and its reads.
 pub(super) fn body(object: Arc<dyn Object>, contents: Vec<Content>) -> Body {
-    let mut pool = Pool::new();
+    let frames = futures_util::stream::iter(contents)
+        .map(move |content| frames_of(&object, content))
+        .flatten();
+    StreamBody::new(frames).boxed_unsync()
+}
 
-    let frames = futures_util::stream::iter(contents.into_iter().flat_map(pieces))
+/// The frames of one content: inline bytes whole; a byte range as the storage's own stream of
+/// it where it has one (one ranged GET of a store), else in [`CHUNK`]s read ahead.
+fn frames_of(object: &Arc<dyn Object>, content: Content) -> Frames {
+    if let Content::Span(Span::Bytes(range)) = &content
+        && let Some(stream) = object.stream(*range)
+    {
+        return stream.map(|chunk| chunk.map(Frame::data)).boxed();
+    }
+
+    let object = Arc::clone(object);
+    let mut pool = Pool::new();
+    futures_util::stream::iter(pieces(content))
         .map(
             move |piece| -> BoxFuture<'static, io::Result<Frame<Bytes>>> {
                 match piece {
@@ -52,10 +67,12 @@ pub(super) fn body(object: Arc<dyn Object>, contents: Vec<Content>) -> Body {
                 }
             },
         )
-        .buffered(READ_AHEAD);
-
-    StreamBody::new(frames).boxed_unsync()
+        .buffered(READ_AHEAD)
+        .boxed()
 }
+
+/// A stream of body frames.
+type Frames = futures_util::stream::BoxStream<'static, io::Result<Frame<Bytes>>>;
 
 /// One frame's worth of a body.
 enum Piece {
