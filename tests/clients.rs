@@ -116,6 +116,14 @@ pub(crate) fn check_row(
 fn python_htsget_client_downloads_regions() {
     let Some(dir) = data_dir() else { return };
     let server = TestServer::shared(&dir);
+    let checked = python_client_rows(&server, &dir);
+    println!("python htsget client: {checked} BAM/VCF regions right");
+    assert!(checked >= 20, "too few rows checked: {checked}");
+}
+
+/// Downloads the BAM and VCF regions of the ground truth with the python `htsget` client from
+/// `server`, asserting each count; the number of rows checked.
+pub(crate) fn python_client_rows(server: &TestServer, dir: &Path) -> usize {
     let tmp = tempfile::tempdir().unwrap();
 
     let wanted = |row: &Row| {
@@ -126,7 +134,7 @@ fn python_htsget_client_downloads_regions() {
                 || row.file.contains("sample1")
                 || row.file.contains("index_level0"))
     };
-    let rows: Vec<Row> = rows(&dir).into_iter().filter(wanted).collect();
+    let rows: Vec<Row> = rows(dir).into_iter().filter(wanted).collect();
     let mut checked = 0;
 
     for (i, row) in rows.iter().enumerate() {
@@ -171,6 +179,5 @@ fn python_htsget_client_downloads_regions() {
         checked += 1;
     }
 
-    println!("python htsget client: {checked} BAM/VCF regions right");
-    assert!(checked >= 20, "too few rows checked: {checked}");
+    checked
 }

@@ -11,7 +11,7 @@ use htsget_server::config::UrlMode;
 
 use self::moto::Moto;
 use crate::{
-    clients::{check_row, ticket_url},
+    clients::{check_row, python_client_rows, ticket_url},
     common::data_dir,
     ground_truth::rows,
     server::TestServer,
@@ -55,6 +55,10 @@ fn ground_truth_rows_from_s3_in_both_url_modes() {
             rows.len()
         );
         assert!(failures.is_empty(), "{mode:?} failures:\n{failures}");
+
+        let checked = python_client_rows(&server, &dir);
+        println!("S3 ({mode:?} URLs): python htsget client: {checked} BAM/VCF regions right");
+        assert!(checked >= 20, "too few rows checked: {checked}");
     }
 }
 
