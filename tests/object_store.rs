@@ -3,6 +3,7 @@
 
 mod faults;
 mod moto;
+mod presign;
 mod scale;
 
 use std::fmt::Write as _;
