@@ -69,13 +69,7 @@ fn ground_truth_rows_from_s3_in_both_url_modes() {
 fn local_and_s3_roots_side_by_side() {
     let Some(dir) = data_dir() else { return };
     let Some(moto) = Moto::start() else { return };
-    for file in [
-        "bam/htsnexus_test_NA12878.bam",
-        "bam/htsnexus_test_NA12878.bam.bai",
-    ] {
-        let bytes = std::fs::read(dir.join(file)).unwrap();
-        moto.put("genomes", &format!("archive/{file}"), Some(&bytes));
-    }
+    moto.put_bam(&dir);
 
     let tmp = tempfile::tempdir().unwrap();
     let options: String = moto

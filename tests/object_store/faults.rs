@@ -25,10 +25,7 @@ const STORE_TIMEOUT: Duration = Duration::from_secs(3);
 fn setup() -> Option<(Moto, TestServer)> {
     let dir = data_dir()?;
     let moto = Moto::start()?;
-    let bam = std::fs::read(dir.join(format!("{BAM}.bam"))).unwrap();
-    let bai = std::fs::read(dir.join(format!("{BAM}.bam.bai"))).unwrap();
-    moto.put("genomes", &format!("archive/{BAM}.bam"), Some(&bam));
-    moto.put("genomes", &format!("archive/{BAM}.bam.bai"), Some(&bai));
+    moto.put_bam(&dir);
 
     let settings = moto.settings();
     let server = TestServer::start(None, move |config| {

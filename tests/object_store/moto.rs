@@ -100,6 +100,17 @@ else:
         assert!(child.wait().unwrap().success(), "{action} {key} failed");
     }
 
+    /// Puts the NA12878 BAM of the test data and its BAI in bucket `genomes` under `archive/`.
+    pub(crate) fn put_bam(&self, dir: &Path) {
+        for file in [
+            "bam/htsnexus_test_NA12878.bam",
+            "bam/htsnexus_test_NA12878.bam.bai",
+        ] {
+            let bytes = std::fs::read(dir.join(file)).unwrap();
+            self.put("genomes", &format!("archive/{file}"), Some(&bytes));
+        }
+    }
+
     /// The endpoint URL.
     pub(crate) fn endpoint(&self) -> String {
         format!("http://{}", self.addr)

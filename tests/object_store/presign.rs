@@ -40,13 +40,7 @@ print(query["X-Amz-Signature"], theirs["X-Amz-Signature"])
 fn presigned_urls_match_botocores_signature() {
     let Some(dir) = data_dir() else { return };
     let Some(moto) = Moto::start() else { return };
-    for file in [
-        "bam/htsnexus_test_NA12878.bam",
-        "bam/htsnexus_test_NA12878.bam.bai",
-    ] {
-        let bytes = std::fs::read(dir.join(file)).unwrap();
-        moto.put("genomes", &format!("archive/{file}"), Some(&bytes));
-    }
+    moto.put_bam(&dir);
     let settings = moto.settings();
     let server = TestServer::start(None, move |config| {
         config.data = Some("s3://genomes/archive".into());

@@ -283,13 +283,7 @@ fn replicas_behind_nginx_survive_a_stopped_replica() {
         return;
     }
     let Some(moto) = Moto::start() else { return };
-    for file in [
-        "bam/htsnexus_test_NA12878.bam",
-        "bam/htsnexus_test_NA12878.bam.bai",
-    ] {
-        let bytes = std::fs::read(dir.join(file)).unwrap();
-        moto.put("genomes", &format!("archive/{file}"), Some(&bytes));
-    }
+    moto.put_bam(&dir);
     let big: Vec<u8> = (0..BIG as u32).map(|i| (i % 253) as u8).collect();
     moto.put("genomes", "archive/big.bam", Some(&big));
 
