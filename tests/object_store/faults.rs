@@ -4,6 +4,7 @@
 use std::{
     io::{Read, Write},
     net::TcpStream,
+    process::Command,
     time::{Duration, Instant},
 };
 
@@ -12,7 +13,7 @@ use htsget_server::config::UrlMode;
 use super::moto::Moto;
 use crate::{
     common::data_dir,
-    server::{Reply, TestServer, get},
+    server::{Reply, TestServer, get, request},
 };
 
 const BAM: &str = "bam/htsnexus_test_NA12878";
@@ -115,7 +116,7 @@ fn data_urls(server: &TestServer) -> Vec<(String, Option<String>)> {
 
 fn fetch(server: &TestServer, target: &str, range: Option<&str>) -> Reply {
     let headers: Vec<(&str, &str)> = range.map(|r| ("Range", r)).into_iter().collect();
-    crate::server::request(server.addr, "GET", target, &headers, b"")
+    request(server.addr, "GET", target, &headers, b"")
 }
 
 #[test]
@@ -204,4 +205,57 @@ fn a_stream_whose_store_stalls_ends_short_and_visibly() {
         body < length,
         "the stream should end short of its {length} bytes, got {body}"
     );
+}
+
+#[test]
+fn a_store_that_refuses_the_credentials_answers_502() {
+    let Some((moto, server)) = setup() else {
+        return;
+    };
+    // From now on moto checks signatures: the `testing` key is unknown to it (403).
+    let reply = request(
+        moto.addr,
+        "POST",
+        "/moto-api/reset-auth",
+        &[("Content-Type", "text/plain")],
+        b"0",
+    );
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+
+    let reply = get(server.addr, TICKET);
+    assert_store_error(&reply, 502, "refused credentials");
+    let message = reply.json()["htsget"]["message"].to_string();
+    assert!(message.contains("refused"), "not told apart: {message}");
+}
+
+#[test]
+fn a_store_that_answers_5xx_answers_502_after_bounded_retries() {
+    if Command::new("nginx").arg("-v").output().is_err() {
+        eprintln!("SKIPPED: no nginx (apt-get install nginx)");
+        return;
+    }
+    // A "store" that fails every request with 500: nginx, configured to do just that.
+    let tmp = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _store = super::scale::Nginx::start_with(tmp.path(), port, "location / { return 500; }");
+
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let server = TestServer::start(None, move |config| {
+        config.data = Some("s3://genomes/archive".into());
+        config.store.timeout = STORE_TIMEOUT;
+        config.store.options = super::moto::settings(&endpoint).into_iter().collect();
+    });
+    let started = Instant::now();
+    let reply = get(server.addr, TICKET);
+    assert_store_error(&reply, 502, "a store answering 500");
+    assert!(started.elapsed() < STORE_TIMEOUT + Duration::from_secs(3));
 }

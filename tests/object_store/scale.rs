@@ -130,33 +130,46 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// nginx in front of the replicas, as `../shared/OBJECT-STORE.md` checked it.
-struct Nginx {
+/// nginx: in front of the replicas, as `../shared/OBJECT-STORE.md` checked it, or with any
+/// `location` of one's own.
+pub(super) struct Nginx {
     child: Child,
 }
 
 impl Nginx {
+    /// nginx on `port` serving `location` (a whole `location { ... }` block).
+    pub(super) fn start_with(dir: &Path, port: u16, location: &str) -> Self {
+        Self::run(dir, port, "", location)
+    }
+
     fn start(dir: &Path, port: u16, upstreams: [u16; 2]) -> Self {
+        let [a, b] = upstreams;
+        let upstream = format!(
+            "upstream htsget {{ server 127.0.0.1:{a} max_fails=1 fail_timeout=2s;\n\
+             server 127.0.0.1:{b} max_fails=1 fail_timeout=2s; keepalive 16; }}\n"
+        );
+        let location = "location / { proxy_pass http://htsget;\n\
+             proxy_http_version 1.1; proxy_set_header Connection \"\";\n\
+             proxy_set_header Host $http_host;\n\
+             proxy_next_upstream error timeout http_502 http_503 http_504 non_idempotent;\n\
+             proxy_next_upstream_tries 2; proxy_next_upstream_timeout 10s;\n\
+             proxy_connect_timeout 1s; proxy_read_timeout 30s; proxy_buffering off; }";
+        Self::run(dir, port, &upstream, location)
+    }
+
+    fn run(dir: &Path, port: u16, upstream: &str, location: &str) -> Self {
         std::fs::create_dir_all(dir.join("logs")).unwrap();
         let user = if Command::new("id").arg("-u").output().unwrap().stdout == b"0\n" {
             "user root;"
         } else {
             ""
         };
-        let [a, b] = upstreams;
         let conf = format!(
             "{user}\nworker_processes 1; pid logs/nginx.pid; error_log logs/error.log warn;\n\
              events {{ worker_connections 256; }}\n\
              http {{\n access_log off;\n client_body_temp_path logs/b; proxy_temp_path logs/p;\n\
              fastcgi_temp_path logs/f; uwsgi_temp_path logs/u; scgi_temp_path logs/s;\n\
-             upstream htsget {{ server 127.0.0.1:{a} max_fails=1 fail_timeout=2s;\n\
-             server 127.0.0.1:{b} max_fails=1 fail_timeout=2s; keepalive 16; }}\n\
-             server {{ listen 127.0.0.1:{port};\n location / {{ proxy_pass http://htsget;\n\
-             proxy_http_version 1.1; proxy_set_header Connection \"\";\n\
-             proxy_set_header Host $http_host;\n\
-             proxy_next_upstream error timeout http_502 http_503 http_504 non_idempotent;\n\
-             proxy_next_upstream_tries 2; proxy_next_upstream_timeout 10s;\n\
-             proxy_connect_timeout 1s; proxy_read_timeout 30s; proxy_buffering off; }} }} }}\n"
+             {upstream} server {{ listen 127.0.0.1:{port};\n {location} }} }}\n"
         );
         std::fs::write(dir.join("nginx.conf"), conf).unwrap();
         let child = Command::new("nginx")

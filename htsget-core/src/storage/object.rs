@@ -4,7 +4,7 @@
 use std::{io, sync::Arc, time::Duration};
 
 use object_store::{
-    GetOptions, GetRange, ObjectMeta, ObjectStore, ObjectStoreExt, RetryConfig,
+    ObjectMeta, ObjectStore, ObjectStoreExt, RetryConfig,
     aws::AmazonS3Builder,
     azure::MicrosoftAzureBuilder,
     gcp::GoogleCloudStorageBuilder,
@@ -12,7 +12,10 @@ use object_store::{
     signer::{HeaderName, HeaderValue, Method, SignedUrlOptions, Signer},
 };
 
-use super::{BoxFuture, ByteStream, Fault, Identity, Metadata, Object, Presigned, Storage};
+mod stored;
+
+use self::stored::StoreObject;
+use super::{BoxFuture, Fault, Identity, Metadata, Object, Presigned, Storage};
 use crate::ByteRange;
 
 /// How an [`ObjectStorage`] talks to its store.
@@ -232,117 +235,6 @@ impl Storage for ObjectStorage {
                 headers,
             })
         }))
-    }
-}
-
-/// An opened object of a store.
-#[derive(Debug)]
-struct StoreObject {
-    store: Arc<dyn ObjectStore>,
-    path: Path,
-    metadata: Metadata,
-    timeout: Duration,
-    idle: Duration,
-}
-
-/// The chunks a stream's fetching task sends.
-struct Received(tokio::sync::mpsc::Receiver<io::Result<bytes::Bytes>>);
-
-impl futures_core::Stream for Received {
-    type Item = io::Result<bytes::Bytes>;
-
-    fn poll_next(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Self::Item>> {
-        self.get_mut().0.poll_recv(cx)
-    }
-}
-
-impl Object for StoreObject {
-    fn metadata(&self) -> &Metadata {
-        &self.metadata
-    }
-
-    fn stream(&self, range: ByteRange) -> Option<ByteStream> {
-        let (store, path, timeout) = (Arc::clone(&self.store), self.path.clone(), self.timeout);
-        let if_match = etag(&self.metadata);
-        let idle = self.idle;
-        let (sender, receiver) = tokio::sync::mpsc::channel(2);
-
-        // One ranged GET, its body forwarded as it arrives (the channel bounds what is held).
-        tokio::spawn(async move {
-            let fetch = async {
-                let options = GetOptions {
-                    range: Some(GetRange::Bounded(range.start()..range.end())),
-                    if_match,
-                    ..GetOptions::default()
-                };
-                let mut chunks = within(timeout, store.get_opts(&path, options))
-                    .await?
-                    .into_stream();
-                let mut sent = 0;
-                while sent < range.len() {
-                    let next = std::future::poll_fn(|cx| chunks.as_mut().poll_next(cx));
-                    let chunk = match tokio::time::timeout(idle, next).await {
-                        Err(_) => return Err(Fault::TimedOut.into()),
-                        Ok(None) => break,
-                        Ok(Some(chunk)) => chunk.map_err(io_error)?,
-                    };
-                    sent += chunk.len() as u64;
-                    if sender.send(Ok(chunk)).await.is_err() {
-                        return Ok(()); // the reader went away
-                    }
-                }
-                if sent == range.len() {
-                    Ok(())
-                } else {
-                    Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "the store ended the range early",
-                    ))
-                }
-            };
-            if let Err(e) = fetch.await {
-                let _ = sender.send(Err(e)).await;
-            }
-        });
-
-        Some(Box::pin(Received(receiver)))
-    }
-
-    fn read_at(&self, offset: u64, mut buf: Vec<u8>) -> BoxFuture<'static, io::Result<Vec<u8>>> {
-        let (store, path, timeout) = (Arc::clone(&self.store), self.path.clone(), self.timeout);
-        let size = self.metadata.size();
-        let if_match = etag(&self.metadata);
-
-        Box::pin(async move {
-            let end = offset.saturating_add(buf.len() as u64).min(size);
-            if offset >= end {
-                buf.clear();
-                return Ok(buf);
-            }
-
-            let options = GetOptions {
-                range: Some(GetRange::Bounded(offset..end)),
-                if_match,
-                ..GetOptions::default()
-            };
-            let bytes = within(timeout, async {
-                store.get_opts(&path, options).await?.bytes().await
-            })
-            .await?;
-
-            if bytes.len() as u64 != end - offset {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the store sent another length than asked",
-                ));
-            }
-            buf.truncate(bytes.len());
-            buf.copy_from_slice(&bytes);
-            Ok(buf)
-        })
     }
 }
 
