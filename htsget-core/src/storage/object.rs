@@ -172,16 +172,8 @@ impl Storage for ObjectStorage {
 
     fn open<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Arc<dyn Object>>> {
         Box::pin(async move {
-            let path = self.path(key)?;
-            let metadata = self.head_path(&path).await?;
-            let object: Arc<dyn Object> = Arc::new(StoreObject {
-                store: Arc::clone(&self.store),
-                path,
-                metadata,
-                timeout: self.options.timeout,
-                idle: self.idle(),
-            });
-            Ok(object)
+            let metadata = self.head_path(&self.path(key)?).await?;
+            self.open_known(key, &metadata).await
         })
     }
 
