@@ -1,6 +1,7 @@
 //! Configuration: command line, `HTSGET_*` environment variables, and an optional TOML file,
 //! in that order of precedence, over the defaults.
 
+pub mod access;
 pub mod store;
 
 use std::{
@@ -11,7 +12,10 @@ use std::{
 
 use clap::Parser;
 
-pub use self::store::{StoreArgs, StoreSettings, UrlMode};
+pub use self::{
+    access::{AccessArgs, AccessSettings, RuleConfig, TlsSettings},
+    store::{StoreArgs, StoreSettings, UrlMode},
+};
 use serde::Deserialize;
 
 /// The smallest `max-header-bytes` accepted: a request line and ordinary headers must fit.
@@ -56,6 +60,9 @@ pub enum ConfigError {
         /// The prefix given.
         prefix: String,
     },
+    /// An access setting is missing, or an `[[access]]` rule is malformed.
+    #[error("invalid access setting: {0}")]
+    Access(String),
     /// `max-header-bytes` is below [`MIN_HEADER_BYTES`].
     #[error("invalid setting: max-header-bytes must be at least {MIN_HEADER_BYTES}, got {value}")]
     HeaderBytes {
@@ -133,6 +140,10 @@ pub struct Cli {
     /// Object-store settings.
     #[command(flatten)]
     pub store: StoreArgs,
+
+    /// Access-control and TLS settings.
+    #[command(flatten)]
+    pub access: AccessArgs,
 }
 
 /// The settings a TOML file may hold.
@@ -158,6 +169,15 @@ struct FileConfig {
     presign_ttl: Option<u64>,
     store_options: Option<std::collections::BTreeMap<String, String>>,
     roots: Option<Vec<RootConfig>>,
+    auth_jwks: Option<String>,
+    auth_issuer: Option<access::OneOrMany>,
+    auth_audience: Option<String>,
+    auth_grants_claim: Option<String>,
+    url_ttl: Option<u64>,
+    url_key: Option<PathBuf>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    access: Option<Vec<RuleConfig>>,
 }
 
 /// A data root under an id prefix (`[[roots]]` in the file).
@@ -234,6 +254,10 @@ pub struct Config {
     pub store: StoreSettings,
     /// More data roots, each under an id prefix (the file's `[[roots]]`).
     pub roots: Vec<RootConfig>,
+    /// Access control: token keys, issuers, rules, data-URL signing.
+    pub access: AccessSettings,
+    /// TLS; `None` serves plain http.
+    pub tls: Option<TlsSettings>,
     /// What service-info says.
     pub service: ServiceConfig,
 }
@@ -255,6 +279,8 @@ impl Default for Config {
             follow_symlinks: false,
             store: StoreSettings::default(),
             roots: Vec::new(),
+            access: AccessSettings::default(),
+            tls: None,
             service: ServiceConfig::default(),
         }
     }
@@ -285,6 +311,7 @@ impl Config {
             ("write-timeout", self.write_timeout.is_zero()),
             ("store-timeout", self.store.timeout.is_zero()),
             ("presign-ttl", self.store.presign_ttl.is_zero()),
+            ("url-ttl", self.access.url_ttl.is_zero()),
         ];
         if let Some((setting, _)) = zero.into_iter().find(|(_, is_zero)| *is_zero) {
             return Err(ConfigError::Zero { setting });
@@ -298,6 +325,8 @@ impl Config {
                 });
             }
         }
+
+        self.access.validate()?;
 
         if self.max_header_bytes < MIN_HEADER_BYTES {
             return Err(ConfigError::HeaderBytes {
@@ -315,6 +344,24 @@ impl Config {
             Some(path) => read_file(path)?,
             None => FileConfig::default(),
         };
+
+        let access_file = access::AccessFile {
+            auth_jwks: file.auth_jwks.clone(),
+            auth_issuer: file.auth_issuer.clone(),
+            auth_audience: file.auth_audience.clone(),
+            auth_grants_claim: file.auth_grants_claim.clone(),
+            url_ttl: file.url_ttl,
+            url_key: file.url_key.clone(),
+            tls_cert: file.tls_cert.clone(),
+            tls_key: file.tls_key.clone(),
+        };
+        let tls = TlsSettings::merge(&cli.access, &access_file)
+            .map_err(|missing| ConfigError::Access(format!("TLS needs {missing} too")))?;
+        let access = AccessSettings::merge(
+            &cli.access,
+            &access_file,
+            file.access.clone().unwrap_or_default(),
+        );
 
         let defaults = Self::default();
         let seconds = |cli: Option<u64>, file: Option<u64>, default: Duration| {
@@ -368,6 +415,8 @@ impl Config {
                 },
             ),
             roots: file.roots.unwrap_or_default(),
+            access,
+            tls,
             service: file.service.unwrap_or_default(),
         };
 

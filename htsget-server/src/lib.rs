@@ -14,6 +14,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod access;
 pub mod config;
 mod deadline;
 #[cfg(feature = "demo")]
@@ -24,6 +25,7 @@ pub mod range;
 pub mod roots;
 mod server;
 pub mod state;
+mod tls;
 
 pub use self::{
     config::{Cli, Config, ConfigError},

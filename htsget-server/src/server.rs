@@ -25,11 +25,13 @@ use htsget_core::{
 };
 
 use crate::{
+    access::{Access, Signer},
     config::{Config, UrlMode, store::DEFAULT_REVALIDATE},
     deadline::Deadline,
     http,
     roots::{Root, Roots},
     state::State,
+    tls,
 };
 
 /// Errors starting the server.
@@ -59,6 +61,12 @@ pub enum StartError {
     /// no built-in dataset to serve instead.
     #[error("no data root given (this build has no built-in demo dataset)")]
     NoDataRoot,
+    /// Access control cannot start: its JWKS file, rules or URL key are refused.
+    #[error("access control: {0}")]
+    Access(String),
+    /// The TLS certificate or key is refused.
+    #[error("{0}")]
+    Tls(String),
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -73,6 +81,7 @@ pub enum StartError {
 #[derive(Debug)]
 pub struct Server {
     listener: TcpListener,
+    tls: Option<tls::Tls>,
     state: Arc<State>,
     root: PathBuf,
     demo: Option<Demo>,
@@ -184,6 +193,30 @@ impl Server {
             config.store.revalidate = Some(DEFAULT_REVALIDATE);
         }
 
+        let access = Access::open(&config.access)
+            .await
+            .map_err(StartError::Access)?;
+        let signer = match &access {
+            Some(_) => {
+                if config.access.url_key.is_none() {
+                    tracing::warn!(
+                        "data URLs are signed with a key generated now: replicas behind one \
+                         load balancer need --url-key to share one"
+                    );
+                }
+                let signer = Signer::load(config.access.url_key.as_deref(), config.access.url_ttl)
+                    .map_err(StartError::Access)?;
+                Some(signer)
+            }
+            None => None,
+        };
+        let tls = config
+            .tls
+            .as_ref()
+            .map(tls::acceptor)
+            .transpose()
+            .map_err(StartError::Tls)?;
+
         let listener = TcpListener::bind(config.bind)
             .await
             .map_err(|source| StartError::Bind {
@@ -195,14 +228,18 @@ impl Server {
             source,
         })?;
 
-        let public_url = config
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{local}"));
-        let state = Arc::new(State::new(config, Arc::new(Roots::new(roots)), public_url));
+        let public_url = config.public_url.clone().unwrap_or_else(|| {
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            format!("{scheme}://{local}")
+        });
+        let mut state = State::new(config, Arc::new(Roots::new(roots)), public_url);
+        state.access = access.map(Arc::new);
+        state.signer = signer;
+        let state = Arc::new(state);
 
         Ok(Self {
             listener,
+            tls,
             state,
             root,
             demo,
@@ -236,6 +273,7 @@ impl Server {
     pub async fn serve(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
         let Self {
             listener,
+            tls,
             state,
             root: _,
             // Kept to the end: the demo files must outlive the last stream.
@@ -264,21 +302,20 @@ impl Server {
                         }
                     };
                     let _ = stream.set_nodelay(true);
-                    let shared = Arc::clone(&state);
-                    let shared_timeout = state.config.write_timeout;
-                    let service = service_fn(move |request| http::serve(Arc::clone(&shared), request));
-                    let connection = http1::Builder::new()
-                        .timer(TokioTimer::new())
-                        .header_read_timeout(state.config.header_timeout)
-                        .max_buf_size(state.config.max_header_bytes)
-                        .serve_connection(
-                            TokioIo::new(Deadline::new(stream, shared_timeout)),
-                            service,
-                        );
-                    let connection = graceful.watch(connection);
+                    let io = Deadline::new(stream, state.config.write_timeout);
+                    let watcher = graceful.watcher();
+                    let (state, tls) = (Arc::clone(&state), tls.clone());
                     tokio::spawn(async move {
-                        if let Err(e) = connection.await {
-                            tracing::debug!(error = %e, "connection ended with an error");
+                        match tls {
+                            None => connection(state, io, watcher).await,
+                            Some(acceptor) => {
+                                let handshake = acceptor.0.accept(io);
+                                match tokio::time::timeout(state.config.header_timeout, handshake).await {
+                                    Ok(Ok(stream)) => connection(state, stream, watcher).await,
+                                    Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                                    Err(_) => tracing::debug!("TLS handshake timed out"),
+                                }
+                            }
                         }
                         drop(permit);
                     });
@@ -291,5 +328,23 @@ impl Server {
         tracing::info!("shutting down: waiting for in-flight requests");
         graceful.shutdown().await;
         Ok(())
+    }
+}
+
+/// Serves the requests of one connection (plain or TLS) until it closes, or until a graceful
+/// shutdown lets its in-flight request finish.
+async fn connection<I>(state: Arc<State>, io: I, watcher: hyper_util::server::graceful::Watcher)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let shared = Arc::clone(&state);
+    let service = service_fn(move |request| http::serve(Arc::clone(&shared), request));
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(state.config.header_timeout)
+        .max_buf_size(state.config.max_header_bytes)
+        .serve_connection(TokioIo::new(io), service);
+    if let Err(e) = watcher.watch(connection).await {
+        tracing::debug!(error = %e, "connection ended with an error");
     }
 }

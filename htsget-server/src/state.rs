@@ -6,6 +6,7 @@ use htsget_core::{Error, Format, facts::FileFacts, load};
 use quick_cache::sync::Cache;
 
 use crate::{
+    access::{Access, Signer},
     config::Config,
     ids::{self, Located},
     roots::Roots,
@@ -20,6 +21,10 @@ pub struct State {
     pub storage: Arc<Roots>,
     /// The base of data URLs in tickets, without a trailing slash.
     pub public_url: String,
+    /// Access control; `None` when it is off.
+    pub access: Option<Arc<Access>>,
+    /// Signs data URLs (with access control on).
+    pub signer: Option<Signer>,
     cache: Cache<Located, Arc<FileFacts>, FactsWeighter>,
     /// Where ids were found, and when: trusted for `revalidate` before storage is asked again.
     locations: Cache<(String, Format), (Located, Instant)>,
@@ -46,6 +51,8 @@ impl State {
             storage,
             config,
             public_url: public_url.trim_end_matches('/').to_owned(),
+            access: None,
+            signer: None,
             cache,
             locations: Cache::new(16 << 10),
         }

@@ -16,7 +16,7 @@ use htsget_core::{
 };
 
 use super::{Response, empty, error::ApiError};
-use crate::{ids, range::parse_range, state::State};
+use crate::{access::signed::Signed, ids, range::parse_range, state::State};
 
 /// Serves `key` (a data file's key) for GET and HEAD, honouring a single `Range`, or the BGZF
 /// span its `span` parameter names.
@@ -33,7 +33,22 @@ pub(crate) async fn handle(
 
     let key = ids::data_key(key)?;
     let query = request.uri().query();
-    let span = url::span_of(query)?;
+    // Under access control a URL serves only what its signature covers.
+    let signed = match &state.signer {
+        Some(signer) => {
+            let now = jsonwebtoken::get_current_timestamp();
+            let signed = signer
+                .verify(key, query, now)
+                .map_err(|refused| ApiError::Forbidden(refused.to_string()))?;
+            Some(signed)
+        }
+        None => None,
+    };
+    let span = match signed {
+        Some(Signed::Span(span)) => Some(span),
+        Some(Signed::Bytes(_)) => None,
+        None => url::span_of(query)?,
+    };
     let object = state.storage.open(key).await.map_err(|e| {
         if Fault::of(&e).is_some() {
             Error::Io {
@@ -64,7 +79,19 @@ pub(crate) async fn handle(
     }
 
     let size = object.size();
-    let range = requested_range(request.headers(), size)?;
+    let mut range = requested_range(request.headers(), size)?;
+    if let Some(Signed::Bytes(allowed)) = signed {
+        match range {
+            // Without a `Range`, the signed range is what this URL is.
+            None if allowed.end() <= size => range = Some((allowed.start(), allowed.end())),
+            Some((start, end)) if allowed.start() <= start && end <= allowed.end() => {}
+            _ => {
+                return Err(ApiError::Forbidden(
+                    "the range asked for is outside what this data URL was signed for".to_owned(),
+                ));
+            }
+        }
+    }
     let (start, end) = range.unwrap_or((0, size));
 
     let body = if head || start == end {

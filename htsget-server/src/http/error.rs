@@ -3,6 +3,8 @@
 use std::io;
 
 use htsget_core::{Error, ErrorKind, storage::Fault};
+
+use crate::access::Refusal;
 use hyper::{StatusCode, header};
 use serde_json::json;
 
@@ -23,6 +25,13 @@ pub(crate) enum ApiError {
     /// A `Range` the file cannot satisfy.
     #[error("range not satisfiable for a file of {0} bytes")]
     RangeNotSatisfiable(u64),
+    /// No valid bearer token where one is needed (401, with `WWW-Authenticate`).
+    #[error("authorization is invalid: {0}")]
+    Unauthenticated(Refusal),
+    /// Not permitted (403): no grant admits this caller, a query reaches outside the regions
+    /// granted, or a data URL's signature does not cover the request.
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 impl ApiError {
@@ -56,6 +65,11 @@ impl ApiError {
                 ErrorKind::InvalidInput.name(),
             ),
             Self::UriTooLong(_) => (StatusCode::URI_TOO_LONG, ErrorKind::InvalidInput.name()),
+            Self::Unauthenticated(_) => (
+                StatusCode::UNAUTHORIZED,
+                ErrorKind::InvalidAuthentication.name(),
+            ),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, ErrorKind::PermissionDenied.name()),
         };
 
         // A store that is down, slow or refusing is a gateway problem, not a broken file.
@@ -96,7 +110,19 @@ impl ApiError {
                     headers.insert(header::CONTENT_RANGE, value);
                 }
             }
-            Self::Htsget(_) | Self::UriTooLong(_) => {}
+            Self::Unauthenticated(refusal) => {
+                // RFC 6750 §3.1: no error code when no token was sent.
+                let challenge = match refusal {
+                    Refusal::Missing => "Bearer realm=\"htsget\"".to_owned(),
+                    other => format!(
+                        "Bearer realm=\"htsget\", error=\"invalid_token\", error_description=\"{other}\""
+                    ),
+                };
+                if let Ok(value) = header::HeaderValue::from_str(&challenge) {
+                    headers.insert(header::WWW_AUTHENTICATE, value);
+                }
+            }
+            Self::Htsget(_) | Self::UriTooLong(_) | Self::Forbidden(_) => {}
         }
 
         response

@@ -11,7 +11,7 @@ use hyper::{
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 use super::{Response, error::ApiError, full};
-use crate::{config::UrlMode, state::State};
+use crate::{access::Denial, config::UrlMode, state::State};
 
 /// The media type of tickets.
 pub(crate) const TICKET_TYPE: &str = "application/vnd.ga4gh.htsget.v1.3.0+json; charset=utf-8";
@@ -47,8 +47,15 @@ const PATH: &AsciiSet = &CONTROLS
     .add(b')')
     .add(b'*');
 
+mod audit;
 mod body;
 mod direct;
+
+/// The answer to a caller whose grants do not admit the id, whether it exists or not.
+const DENIED: &str = "the grants of this token do not admit this id";
+
+/// The answer to a query reaching outside the regions granted.
+const OUTSIDE: &str = "this query reaches outside the regions granted for this id";
 
 /// Answers a ticket request for `id` on `endpoint`.
 pub(crate) async fn handle(
@@ -58,6 +65,28 @@ pub(crate) async fn handle(
     request: Request<Incoming>,
 ) -> Result<Response, ApiError> {
     let query_string = request.uri().query().unwrap_or("").to_owned();
+
+    // Who is asking is settled before the query is read: a caller without a grant learns
+    // nothing of the id, not even whether its query would have been valid.
+    let admission = match &state.access {
+        Some(access) => {
+            let authorization = request.headers().get(header::AUTHORIZATION);
+            match access
+                .admit(id, authorization.map(HeaderValue::as_bytes))
+                .await
+            {
+                Ok(admission) => Some(admission),
+                Err(denial) => {
+                    audit::denied(id, &denial);
+                    return Err(match denial {
+                        Denial::Unauthenticated(refusal) => ApiError::Unauthenticated(refusal),
+                        Denial::Forbidden { .. } => ApiError::Forbidden(DENIED.to_owned()),
+                    });
+                }
+            }
+        }
+        None => None,
+    };
 
     let query = match *request.method() {
         Method::GET => Query::from_get(endpoint, form_urlencoded::parse(query_string.as_bytes()))?,
@@ -92,6 +121,14 @@ pub(crate) async fn handle(
         _ => return Err(ApiError::MethodNotAllowed("GET, POST, OPTIONS")),
     };
 
+    if let Some(admission) = &admission {
+        let permitted = admission.permits(&query);
+        audit::decided(id, admission, &query, permitted);
+        if !permitted {
+            return Err(ApiError::Forbidden(OUTSIDE.to_owned()));
+        }
+    }
+
     let located = state.locate(id, query.format()).await?;
     let facts = state.facts(&located).await?;
     // No I/O: blocks cut inside are re-encoded when their URL is fetched.
@@ -100,8 +137,17 @@ pub(crate) async fn handle(
     let ticket = match state.storage.urls(&located.data) {
         UrlMode::Server => {
             let url = data_url(&state.public_url, &located.data);
-            let url = span::url::with_version(&url, located.data_metadata.identity());
-            Ticket::new(&plan, query.format(), &url, &BTreeMap::new())
+            let identity = located.data_metadata.identity();
+            match &state.signer {
+                Some(signer) => {
+                    let now = jsonwebtoken::get_current_timestamp();
+                    signer.ticket(&plan, query.format(), &url, &located.data, identity, now)
+                }
+                None => {
+                    let url = span::url::with_version(&url, identity);
+                    Ticket::new(&plan, query.format(), &url, &BTreeMap::new())
+                }
+            }
         }
         UrlMode::Direct => direct::ticket(state, &located, &plan).await?,
     };

@@ -1,0 +1,126 @@
+//! Controlled access: who is asking (a bearer token, plain or a GA4GH Passport), what the
+//! `[[access]]` rules let them read, and the signatures that let data URLs authorise
+//! themselves (clients send the token to the ticket endpoint only).
+//!
+//! Decisions depend on the id, the token and the rules, never on what files exist, so a
+//! caller without a grant learns nothing of an id's existence.
+
+mod glob;
+mod keys;
+pub mod passport;
+pub mod rules;
+pub mod signed;
+pub mod token;
+
+use std::sync::Arc;
+
+use htsget_core::Query;
+
+pub use self::{
+    rules::{Allowed, Rules, Verdict},
+    signed::Signer,
+    token::{Caller, Refusal, Verifier, bearer},
+};
+use crate::config::AccessSettings;
+
+/// Access control: the token verifier and the rules.
+#[derive(Debug)]
+pub struct Access {
+    verifier: Verifier,
+    rules: Rules,
+}
+
+/// A caller admitted to an id.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct Admission {
+    /// The token's subject; `None` when admitted without a token (a public rule).
+    pub subject: Option<String>,
+    /// `None`: anywhere in the file; else only within these regions.
+    pub restriction: Option<Vec<Allowed>>,
+    /// The grant that admitted; `None` for a public rule.
+    pub grant: Option<String>,
+}
+
+impl Admission {
+    /// Whether `query` stays within what this admission allows.
+    pub fn permits(&self, query: &Query) -> bool {
+        self.restriction
+            .as_deref()
+            .is_none_or(|allowed| rules::within(allowed, query))
+    }
+}
+
+/// Why a caller is not admitted.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub enum Denial {
+    /// No valid token, and no public rule admits: 401.
+    Unauthenticated(Refusal),
+    /// A valid token whose grants do not admit (whether or not the id exists): 403.
+    Forbidden {
+        /// The token's subject.
+        subject: String,
+    },
+}
+
+impl Access {
+    /// Access control as `settings` configure it; `None` when it is off. Reads the JWKS now
+    /// (a file must be readable; a URL that cannot be fetched yet is retried on demand).
+    pub async fn open(settings: &AccessSettings) -> Result<Option<Self>, String> {
+        let Some(jwks) = &settings.jwks else {
+            return Ok(None);
+        };
+        let rules = Rules::compile(&settings.rules)?;
+        let keys = keys::KeySet::open(jwks).await?;
+        let verifier = Verifier::new(
+            keys,
+            settings.issuers.clone(),
+            settings.audience.clone(),
+            settings.grants_claim.clone(),
+        );
+        Ok(Some(Self { verifier, rules }))
+    }
+
+    /// The token verifier.
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
+    /// Whether the caller with `authorization` (an `Authorization` header's value) may read
+    /// `id`. An id no rule covers is denied; public ids need no token (one sent is ignored).
+    pub async fn admit(&self, id: &str, authorization: Option<&[u8]>) -> Result<Admission, Denial> {
+        if self.rules.is_open(id) {
+            return Ok(Admission {
+                subject: None,
+                restriction: None,
+                grant: None,
+            });
+        }
+
+        let caller: Result<Arc<Caller>, Refusal> = match authorization.and_then(bearer) {
+            Some(token) => self.verifier.verify(token).await,
+            None => Err(Refusal::Missing),
+        };
+
+        match caller {
+            Ok(caller) => match self.rules.verdict(id, Some(&caller.grants)) {
+                Verdict::Admitted { restriction, grant } => Ok(Admission {
+                    subject: Some(caller.subject.clone()),
+                    restriction,
+                    grant,
+                }),
+                Verdict::Denied => Err(Denial::Forbidden {
+                    subject: caller.subject.clone(),
+                }),
+            },
+            // Without a valid token, only public rules (restricted ones here) can admit.
+            Err(refusal) => match self.rules.verdict(id, None) {
+                Verdict::Admitted { restriction, grant } => Ok(Admission {
+                    subject: None,
+                    restriction,
+                    grant,
+                }),
+                Verdict::Denied => Err(Denial::Unauthenticated(refusal)),
+            },
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! The keys tokens and visas are checked with: a JWKS from a file or an https URL, parsed
+//! into one verifying key per `kid`, each bound to the one algorithm its type implies.
+//! Re-read on an unknown `kid` (at most once per [`MIN_REFRESH`]) and when older than
+//! [`MAX_AGE`], so keys rotate without a restart.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+    time::{Duration, Instant},
+};
+
+use jsonwebtoken::{
+    Algorithm, DecodingKey,
+    jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse},
+};
+
+/// The least time between two reads of the key set.
+pub(crate) const MIN_REFRESH: Duration = Duration::from_secs(2);
+
+/// How long a key set is used before it is read again.
+pub(crate) const MAX_AGE: Duration = Duration::from_secs(300);
+
+/// The largest JWKS accepted, in bytes.
+const MAX_JWKS_BYTES: usize = 1 << 20;
+
+/// One verifying key and the algorithm it admits.
+pub(crate) struct Key {
+    pub(crate) decoding: DecodingKey,
+    pub(crate) algorithm: Algorithm,
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Key")
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the JWKS comes from.
+#[derive(Debug)]
+enum Source {
+    File(std::path::PathBuf),
+    Url(String, reqwest::Client),
+}
+
+type KeyMap = HashMap<String, Arc<Key>>;
+
+/// A key set, refreshed from its source.
+#[derive(Debug)]
+pub(crate) struct KeySet {
+    source: Source,
+    keys: RwLock<(Arc<KeyMap>, Instant)>,
+    /// When the source was last read (successfully or not); one refresh at a time.
+    refresh: tokio::sync::Mutex<Option<Instant>>,
+}
+
+impl KeySet {
+    /// The key set of `source` (a path, or an `http(s)://` URL), read once now. A file that
+    /// cannot be read or parsed is an error; a URL that cannot be fetched yet is retried on
+    /// demand (the error is logged).
+    pub(crate) async fn open(source: &str) -> Result<Self, String> {
+        let source = if source.starts_with("https://") || source.starts_with("http://") {
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+            Source::Url(source.to_owned(), client)
+        } else {
+            Source::File(source.into())
+        };
+        let set = Self {
+            source,
+            keys: RwLock::new((Arc::new(HashMap::new()), Instant::now())),
+            refresh: tokio::sync::Mutex::new(None),
+        };
+        match set.read().await {
+            Ok(keys) => set.store(keys),
+            Err(e) if matches!(set.source, Source::Url(..)) => {
+                tracing::warn!(error = %e, "the JWKS cannot be fetched yet; retrying on demand");
+                *set.refresh.lock().await = Some(Instant::now());
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(set)
+    }
+
+    /// How many keys are loaded.
+    pub(crate) fn len(&self) -> usize {
+        self.keys.read().expect("not poisoned").0.len()
+    }
+
+    /// The key `kid` names: from the set in hand, or, when it is unknown or the set is old,
+    /// after reading the source again (rate-limited).
+    pub(crate) async fn find(&self, kid: &str) -> Option<Arc<Key>> {
+        let (keys, loaded) = {
+            let guard = self.keys.read().expect("not poisoned");
+            (Arc::clone(&guard.0), guard.1)
+        };
+        let found = keys.get(kid).cloned();
+        if found.is_some() && loaded.elapsed() < MAX_AGE {
+            return found;
+        }
+        self.refresh().await;
+        let guard = self.keys.read().expect("not poisoned");
+        guard.0.get(kid).cloned()
+    }
+
+    /// Reads the source again unless it was read within [`MIN_REFRESH`]; on failure the keys
+    /// in hand stay.
+    async fn refresh(&self) {
+        let mut last = self.refresh.lock().await;
+        if last.is_some_and(|at| at.elapsed() < MIN_REFRESH) {
+            return;
+        }
+        *last = Some(Instant::now());
+        match self.read().await {
+            Ok(keys) => self.store(keys),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot refresh the JWKS; keeping the keys in hand")
+            }
+        }
+    }
+
+    fn store(&self, keys: KeyMap) {
+        *self.keys.write().expect("not poisoned") = (Arc::new(keys), Instant::now());
+    }
+
+    async fn read(&self) -> Result<KeyMap, String> {
+        let bytes = match &self.source {
+            Source::File(path) => {
+                let path = path.clone();
+                tokio::task::spawn_blocking(move || std::fs::read(&path))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| format!("cannot read the JWKS file: {e}"))?
+            }
+            Source::Url(url, client) => fetch(client, url).await?,
+        };
+        if bytes.len() > MAX_JWKS_BYTES {
+            return Err(format!("the JWKS is larger than {MAX_JWKS_BYTES} bytes"));
+        }
+        parse(&bytes)
+    }
+}
+
+async fn fetch(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, String> {
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| format!("cannot fetch the JWKS: {}", e.without_url()))?;
+    if !response.status().is_success() {
+        return Err(format!("the JWKS URL answered {}", response.status()));
+    }
+    if response
+        .content_length()
+        .is_some_and(|len| len > MAX_JWKS_BYTES as u64)
+    {
+        return Err(format!("the JWKS is larger than {MAX_JWKS_BYTES} bytes"));
+    }
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| format!("cannot fetch the JWKS: {}", e.without_url()))?;
+    Ok(bytes.to_vec())
+}
+
+/// Parses a JWKS: `{"keys": [...]}`. Keys that are not for signatures, have no `kid`, are of
+/// another algorithm than RS256, ES256 (P-256) or EdDSA (Ed25519), or are symmetric are
+/// skipped, with a warning; the set itself must be JSON with a `keys` array.
+pub(crate) fn parse(bytes: &[u8]) -> Result<KeyMap, String> {
+    #[derive(serde::Deserialize)]
+    struct Set {
+        keys: Vec<serde_json::Value>,
+    }
+    let set: Set = serde_json::from_slice(bytes)
+        .map_err(|e| format!("the JWKS is not a JSON key set: {e}"))?;
+
+    let mut keys = HashMap::new();
+    for value in set.keys {
+        let jwk: Jwk = match serde_json::from_value(value) {
+            Ok(jwk) => jwk,
+            Err(e) => {
+                tracing::warn!(error = %e, "skipping a JWKS key that does not parse");
+                continue;
+            }
+        };
+        let Some(kid) = jwk.common.key_id.clone() else {
+            tracing::warn!("skipping a JWKS key without a kid");
+            continue;
+        };
+        match key_of(&jwk) {
+            Ok(key) => {
+                keys.insert(kid, Arc::new(key));
+            }
+            Err(why) => tracing::warn!(kid = %kid, why, "skipping a JWKS key"),
+        }
+    }
+    Ok(keys)
+}
+
+/// The verifying key of `jwk` and the one algorithm its type implies.
+fn key_of(jwk: &Jwk) -> Result<Key, &'static str> {
+    if jwk
+        .common
+        .public_key_use
+        .as_ref()
+        .is_some_and(|u| *u != PublicKeyUse::Signature)
+    {
+        return Err("not a signature key");
+    }
+    let (algorithm, declared) = match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => (Algorithm::RS256, KeyAlgorithm::RS256),
+        AlgorithmParameters::EllipticCurve(ec) if ec.curve == EllipticCurve::P256 => {
+            (Algorithm::ES256, KeyAlgorithm::ES256)
+        }
+        AlgorithmParameters::OctetKeyPair(okp) if okp.curve == EllipticCurve::Ed25519 => {
+            (Algorithm::EdDSA, KeyAlgorithm::EdDSA)
+        }
+        AlgorithmParameters::OctetKey(_) => return Err("symmetric keys are refused"),
+        _ => return Err("only RSA, P-256 and Ed25519 keys are accepted"),
+    };
+    if jwk.common.key_algorithm.is_some_and(|alg| alg != declared) {
+        return Err("its alg is not RS256, ES256 or EdDSA to match its type");
+    }
+    let decoding = DecodingKey::from_jwk(jwk).map_err(|_| "its parameters are malformed")?;
+    Ok(Key {
+        decoding,
+        algorithm,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_parse_keeps_only_signature_keys_of_the_three_algorithms() {
+        let jwks = br#"{"keys": [
+            {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "ed"},
+            {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+            {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "enc", "use": "enc"},
+            {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "hs", "alg": "HS256"},
+            {"kty": "oct", "k": "c2VjcmV0", "kid": "oct"},
+            {"kty": "weird", "kid": "weird"}
+        ]}"#;
+        let keys = parse(jwks).unwrap();
+        assert_eq!(keys.keys().collect::<Vec<_>>(), ["ed"]);
+        assert_eq!(keys["ed"].algorithm, Algorithm::EdDSA);
+        assert!(parse(b"{}").is_err());
+        assert!(parse(b"not json").is_err());
+    }
+}

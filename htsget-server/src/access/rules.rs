@@ -1,0 +1,350 @@
+//! The `[[access]]` rules: which ids each covers, the grants that admit them (or public), and
+//! the references or regions a rule restricts them to.
+
+use std::collections::BTreeSet;
+
+use htsget_core::{Class, Query};
+
+use super::glob::Glob;
+use crate::config::RuleConfig;
+
+/// The compiled rules, in file order.
+#[derive(Clone, Debug, Default)]
+pub struct Rules {
+    rules: Vec<Rule>,
+}
+
+#[derive(Clone, Debug)]
+struct Rule {
+    ids: Vec<Glob>,
+    grants: BTreeSet<String>,
+    public: bool,
+    regions: Option<Vec<Allowed>>,
+}
+
+/// One reference, or one interval of a reference, a rule admits.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct Allowed {
+    reference: String,
+    start: u32,
+    end: Option<u32>,
+}
+
+impl Allowed {
+    /// Parses `chr1` or `chr1:START-END` (htsget coordinates: 0-based, end exclusive).
+    fn parse(text: &str) -> Result<Self, String> {
+        let bad =
+            || format!("region {text:?}: use NAME or NAME:START-END (0-based, end exclusive)");
+        let (reference, interval) = match text.rsplit_once(':') {
+            Some((name, interval)) if interval.contains('-') => (name, Some(interval)),
+            _ => (text, None),
+        };
+        if reference.is_empty() {
+            return Err(bad());
+        }
+        let (start, end) = match interval {
+            None => (0, None),
+            Some(interval) => {
+                let (start, end) = interval.split_once('-').ok_or_else(bad)?;
+                let start: u32 = start.parse().map_err(|_| bad())?;
+                let end: u32 = end.parse().map_err(|_| bad())?;
+                if end <= start {
+                    return Err(bad());
+                }
+                (start, Some(end))
+            }
+        };
+        Ok(Self {
+            reference: reference.to_owned(),
+            start,
+            end,
+        })
+    }
+
+    /// Whether the query region `reference:[start, end)` (`end` `None`: to the end) lies
+    /// within.
+    fn covers(&self, reference: &str, start: u32, end: Option<u32>) -> bool {
+        reference == self.reference
+            && start >= self.start
+            && match (self.end, end) {
+                (None, _) => true,
+                (Some(_), None) => false,
+                (Some(limit), Some(end)) => end <= limit,
+            }
+    }
+}
+
+/// What the rules say of one id for one caller.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub enum Verdict {
+    /// Readable: `restriction` `None` everywhere, else only within those regions; `grant` the
+    /// grant that admitted (`None`: public).
+    Admitted {
+        /// The regions, if restricted.
+        restriction: Option<Vec<Allowed>>,
+        /// The admitting grant; `None` for a public rule.
+        grant: Option<String>,
+    },
+    /// Not readable by this caller (or by an anonymous one).
+    Denied,
+}
+
+impl Rules {
+    /// Compiles the file's rules; `Err` names the first malformed one.
+    pub fn compile(configs: &[RuleConfig]) -> Result<Self, String> {
+        let rules = configs
+            .iter()
+            .enumerate()
+            .map(|(i, config)| {
+                let n = i + 1;
+                let ids = config
+                    .ids
+                    .as_slice()
+                    .iter()
+                    .map(|p| Glob::new(p))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| format!("[[access]] rule {n}: {e}"))?;
+                if ids.is_empty() {
+                    return Err(format!("[[access]] rule {n}: no ids"));
+                }
+                if !config.public && config.grants.is_empty() {
+                    return Err(format!(
+                        "[[access]] rule {n}: give grants, or public = true"
+                    ));
+                }
+                if config.grants.iter().any(String::is_empty) {
+                    return Err(format!("[[access]] rule {n}: an empty grant"));
+                }
+                let regions = config
+                    .regions
+                    .as_ref()
+                    .map(|regions| {
+                        regions
+                            .iter()
+                            .map(|r| Allowed::parse(r))
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                    .transpose()
+                    .map_err(|e| format!("[[access]] rule {n}: {e}"))?;
+                if regions.as_ref().is_some_and(Vec::is_empty) {
+                    return Err(format!("[[access]] rule {n}: regions is empty"));
+                }
+                Ok(Rule {
+                    ids,
+                    grants: config.grants.iter().cloned().collect(),
+                    public: config.public,
+                    regions,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { rules })
+    }
+
+    /// Whether a public rule with no region restriction covers `id`: then no token is needed.
+    pub fn is_open(&self, id: &str) -> bool {
+        self.matching(id)
+            .any(|rule| rule.public && rule.regions.is_none())
+    }
+
+    /// What the rules say of `id` for a caller holding `grants` (`None`: no valid token). An
+    /// id no rule covers is denied. Several admitting rules widen each other.
+    pub fn verdict(&self, id: &str, grants: Option<&BTreeSet<String>>) -> Verdict {
+        let mut admitted = false;
+        let mut restriction: Option<Vec<Allowed>> = Some(Vec::new());
+        let mut admitting = None;
+
+        for rule in self.matching(id) {
+            let grant = match grants {
+                Some(held) => rule.grants.intersection(held).next(),
+                None => None,
+            };
+            if !rule.public && grant.is_none() {
+                continue;
+            }
+            admitted = true;
+            if admitting.is_none() {
+                admitting = grant.cloned();
+            }
+            match (&mut restriction, &rule.regions) {
+                (_, None) => restriction = None,
+                (Some(all), Some(regions)) => all.extend(regions.iter().cloned()),
+                (None, Some(_)) => {}
+            }
+        }
+
+        if admitted {
+            Verdict::Admitted {
+                restriction,
+                grant: admitting,
+            }
+        } else {
+            Verdict::Denied
+        }
+    }
+
+    fn matching<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a Rule> + 'a {
+        self.rules
+            .iter()
+            .filter(move |rule| rule.ids.iter().any(|glob| glob.matches(id)))
+    }
+}
+
+/// Whether `query` stays within `restriction`: every region it asks for lies within one allowed
+/// region. A header-only query always does (it reads no records); a query for the whole file
+/// does not.
+pub fn within(restriction: &[Allowed], query: &Query) -> bool {
+    if query.class() == Class::Header {
+        return true;
+    }
+    let Some(regions) = query.regions() else {
+        return false;
+    };
+    regions.iter().all(|region| {
+        let (name, interval) = (region.reference_name().as_str(), region.interval());
+        let start = interval.start().unwrap_or(0);
+        restriction
+            .iter()
+            .any(|allowed| allowed.covers(name, start, interval.end()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use htsget_core::Endpoint;
+
+    use super::*;
+    use crate::config::access::OneOrMany;
+
+    fn rule(ids: &str, grants: &[&str], public: bool, regions: Option<&[&str]>) -> RuleConfig {
+        RuleConfig {
+            ids: OneOrMany::One(ids.to_owned()),
+            grants: grants.iter().map(|g| (*g).to_owned()).collect(),
+            public,
+            regions: regions.map(|r| r.iter().map(|s| (*s).to_owned()).collect()),
+        }
+    }
+
+    fn held(grants: &[&str]) -> BTreeSet<String> {
+        grants.iter().map(|g| (*g).to_owned()).collect()
+    }
+
+    fn query(params: &[(&str, &str)]) -> Query {
+        Query::from_get(Endpoint::Reads, params.iter().copied()).unwrap()
+    }
+
+    #[test]
+    fn test_verdict_with_grants_public_and_unmatched_ids() {
+        let rules = Rules::compile(&[
+            rule("bam/*", &["g:bam"], false, None),
+            rule("vcf/*", &[], true, None),
+        ])
+        .unwrap();
+        let admitted = |grant: Option<&str>| Verdict::Admitted {
+            restriction: None,
+            grant: grant.map(str::to_owned),
+        };
+        assert_eq!(
+            rules.verdict("bam/x", Some(&held(&["g:bam"]))),
+            admitted(Some("g:bam"))
+        );
+        assert_eq!(
+            rules.verdict("bam/x", Some(&held(&["g:other"]))),
+            Verdict::Denied
+        );
+        assert_eq!(rules.verdict("bam/x", None), Verdict::Denied);
+        assert_eq!(rules.verdict("vcf/x", None), admitted(None));
+        assert_eq!(
+            rules.verdict("other/x", Some(&held(&["g:bam"]))),
+            Verdict::Denied
+        );
+        assert!(rules.is_open("vcf/x"));
+        assert!(!rules.is_open("bam/x"));
+        // Grants compare as whole, case-sensitive strings.
+        assert_eq!(
+            rules.verdict("bam/x", Some(&held(&["G:BAM", "g:ba"]))),
+            Verdict::Denied
+        );
+    }
+
+    #[test]
+    fn test_verdict_widens_across_admitting_rules() {
+        let rules = Rules::compile(&[
+            rule("bam/**", &["a"], false, Some(&["chr1:0-1000"])),
+            rule("bam/x", &["b"], false, Some(&["chr2"])),
+            rule("bam/y", &["c"], false, None),
+        ])
+        .unwrap();
+        let Verdict::Admitted { restriction, .. } =
+            rules.verdict("bam/x", Some(&held(&["a", "b"])))
+        else {
+            panic!("denied")
+        };
+        assert_eq!(restriction.unwrap().len(), 2);
+        let Verdict::Admitted { restriction, .. } =
+            rules.verdict("bam/y", Some(&held(&["a", "c"])))
+        else {
+            panic!("denied")
+        };
+        assert_eq!(restriction, None);
+    }
+
+    #[test]
+    fn test_within_regions() {
+        let allowed = vec![
+            Allowed::parse("chr1:1000-2000").unwrap(),
+            Allowed::parse("chrM").unwrap(),
+        ];
+        let ok = |params: &[(&str, &str)]| within(&allowed, &query(params));
+        assert!(ok(&[
+            ("referenceName", "chr1"),
+            ("start", "1000"),
+            ("end", "2000")
+        ]));
+        assert!(ok(&[
+            ("referenceName", "chr1"),
+            ("start", "1500"),
+            ("end", "1600")
+        ]));
+        assert!(!ok(&[
+            ("referenceName", "chr1"),
+            ("start", "999"),
+            ("end", "1600")
+        ]));
+        assert!(!ok(&[
+            ("referenceName", "chr1"),
+            ("start", "1500"),
+            ("end", "2001")
+        ]));
+        assert!(!ok(&[("referenceName", "chr1"), ("start", "1500")]));
+        assert!(!ok(&[("referenceName", "chr1")]));
+        assert!(ok(&[("referenceName", "chrM")]));
+        assert!(ok(&[("referenceName", "chrM"), ("start", "5")]));
+        assert!(!ok(&[("referenceName", "chr2")]));
+        assert!(!ok(&[("referenceName", "*")]));
+        assert!(!ok(&[]));
+        assert!(ok(&[("class", "header")]));
+    }
+
+    #[test]
+    fn test_compile_refuses_malformed_rules() {
+        for bad in [
+            rule("bam/*", &[], false, None),
+            rule("", &["g"], false, None),
+            rule("bam/*", &["g"], false, Some(&[])),
+            rule("bam/*", &["g"], false, Some(&["chr1:5-1"])),
+            rule("bam/*", &["g"], false, Some(&["chr1:a-9"])),
+            rule("bam/*", &[""], false, None),
+            rule("a//b", &["g"], false, None),
+        ] {
+            assert!(
+                Rules::compile(std::slice::from_ref(&bad)).is_err(),
+                "{bad:?}"
+            );
+        }
+        // A name with a colon but no interval is a reference name.
+        assert_eq!(
+            Allowed::parse("HLA-A*01:01").unwrap().reference,
+            "HLA-A*01:01"
+        );
+    }
+}
