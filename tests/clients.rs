@@ -1,12 +1,12 @@
 //! Real clients against the in-process server: samtools and bcftools given htsget URLs for every
 //! ground-truth row, and the python `htsget` client (PyPI htsget 0.2.6) for BAM and VCF regions.
 
-use std::{fmt::Write as _, path::Path};
+use std::{fmt::Write as _, net::SocketAddr, path::Path};
 
 use htsget_core::Format;
 
 use crate::{
-    common::{data_dir, run},
+    common::{data_dir, run_with},
     ground_truth::{Row, clean, count_reads, count_variants, rows},
     server::{TestServer, get},
 };
@@ -41,7 +41,14 @@ fn ground_truth_rows_through_samtools_and_bcftools_urls() {
 
     for (i, row) in rows.iter().enumerate() {
         let url = ticket_url(&server.url, row);
-        match check_row(&server, &dir, row, &url, &tmp.path().join(i.to_string())) {
+        match check_row(
+            server.addr,
+            &dir,
+            row,
+            &url,
+            &[],
+            &tmp.path().join(i.to_string()),
+        ) {
             Ok(()) => passed += 1,
             Err(why) => {
                 let _ = writeln!(failures, "{url}: {why}");
@@ -56,16 +63,19 @@ fn ground_truth_rows_through_samtools_and_bcftools_urls() {
     assert!(failures.is_empty(), "failures:\n{failures}");
 }
 
+/// Checks one ground-truth row through its htsget `url` with samtools or bcftools (run with
+/// `env` added); rows whose reference is not in the header must answer 404 from `addr`.
 pub(crate) fn check_row(
-    server: &TestServer,
+    addr: SocketAddr,
     dir: &Path,
     row: &Row,
     url: &str,
+    env: &[(&str, &str)],
     out: &Path,
 ) -> Result<(), String> {
     if row.not_in_header {
-        let target = url.strip_prefix(&server.url).unwrap();
-        let reply = get(server.addr, target);
+        let path = url.splitn(4, '/').nth(3).unwrap_or_default();
+        let reply = get(addr, &format!("/{path}"));
         return if reply.status == 404 && reply.error_name() == "NotFound" {
             Ok(())
         } else {
@@ -86,7 +96,7 @@ pub(crate) fn check_row(
                 args.extend(["-T", reference.as_str()]);
             }
             args.push(url);
-            clean(run("samtools", &args), "samtools view URL")?;
+            clean(run_with("samtools", &args, env), "samtools view URL")?;
             count_reads(out, row, None)?
         }
         Format::Vcf | Format::Bcf => {
@@ -98,7 +108,7 @@ pub(crate) fn check_row(
             let out = out.with_extension(extension);
             let out = out.to_str().unwrap();
             clean(
-                run("bcftools", &["view", "-O", kind, "-o", out, url]),
+                run_with("bcftools", &["view", "-O", kind, "-o", out, url], env),
                 "bcftools view URL",
             )?;
             count_variants(out, row)?
@@ -116,14 +126,20 @@ pub(crate) fn check_row(
 fn python_htsget_client_downloads_regions() {
     let Some(dir) = data_dir() else { return };
     let server = TestServer::shared(&dir);
-    let checked = python_client_rows(&server, &dir);
+    let checked = python_client_rows(&server.url, &dir, &[], &[]);
     println!("python htsget client: {checked} BAM/VCF regions right");
     assert!(checked >= 20, "too few rows checked: {checked}");
 }
 
 /// Downloads the BAM and VCF regions of the ground truth with the python `htsget` client from
-/// `server`, asserting each count; the number of rows checked.
-pub(crate) fn python_client_rows(server: &TestServer, dir: &Path) -> usize {
+/// the server at `base` (with `flags` and `env` added), asserting each count; the number of
+/// rows checked.
+pub(crate) fn python_client_rows(
+    base: &str,
+    dir: &Path,
+    flags: &[&str],
+    env: &[(&str, &str)],
+) -> usize {
     let tmp = tempfile::tempdir().unwrap();
 
     let wanted = |row: &Row| {
@@ -142,7 +158,7 @@ pub(crate) fn python_client_rows(server: &TestServer, dir: &Path) -> usize {
             .file
             .strip_suffix(&format!(".{}", row.format.extension()))
             .unwrap();
-        let url = format!("{}/{}/{id}", server.url, row.format.endpoint());
+        let url = format!("{base}/{}/{id}", row.format.endpoint());
         let out = tmp.path().join(format!("{i}.{}", row.format.extension()));
         let out = out.to_str().unwrap();
 
@@ -162,8 +178,9 @@ pub(crate) fn python_client_rows(server: &TestServer, dir: &Path) -> usize {
         if let Some(end) = row.end {
             args.extend(["-e".into(), end.to_string()]);
         }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let output = run("htsget", &args);
+        let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+        args.extend(flags);
+        let output = run_with("htsget", &args, env);
         assert!(
             output.status.success(),
             "htsget {args:?}: {}",

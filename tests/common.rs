@@ -38,10 +38,16 @@ pub(crate) fn data_dir() -> Option<PathBuf> {
 
 /// Runs `program` with `args`; panics if it cannot start (the tool is missing).
 pub(crate) fn run(program: &str, args: &[&str]) -> Output {
+    run_with(program, args, &[])
+}
+
+/// Runs `program` with `args` and the environment variables `env` added.
+pub(crate) fn run_with(program: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(program)
         .args(args)
         .env("REF_PATH", "/nonexistent")
         .env("REF_CACHE", "/nonexistent")
+        .envs(env.iter().copied())
         .output()
         .unwrap_or_else(|e| panic!("cannot run {program} (is it installed?): {e}"))
 }

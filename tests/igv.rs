@@ -15,7 +15,7 @@ use crate::{common::run, ground_truth::clean, server::TestServer};
 const IGV_VERSION: &str = "3.8.10";
 
 /// The browser binary: Debian's `chromium-headless-shell`, or `chromium`.
-fn browser() -> Option<&'static str> {
+pub(crate) fn browser() -> Option<&'static str> {
     ["chromium-headless-shell", "chromium"]
         .into_iter()
         .find(|b| {
@@ -27,7 +27,7 @@ fn browser() -> Option<&'static str> {
 }
 
 /// `igv.min.js`, fetched with `npm pack` into `dir`.
-fn igv_js(dir: &Path) -> Option<PathBuf> {
+pub(crate) fn igv_js(dir: &Path) -> Option<PathBuf> {
     let packed = Command::new("npm")
         .args(["pack", &format!("igv@{IGV_VERSION}"), "--silent"])
         .current_dir(dir)
@@ -46,7 +46,7 @@ fn igv_js(dir: &Path) -> Option<PathBuf> {
 }
 
 /// Serves the files of `dir` (GET only, whole files) on a loopback port, on a thread.
-fn static_server(dir: PathBuf) -> u16 {
+pub(crate) fn static_server(dir: PathBuf) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
 
@@ -81,7 +81,10 @@ fn static_server(dir: PathBuf) -> u16 {
     port
 }
 
-fn page(server: &str, sizes_url: &str) -> String {
+/// The test page: igv.js loads `server`'s demo reads and variants (with `token` as each
+/// track's `oauthToken`, when given) and writes what it got into `#result`.
+pub(crate) fn page(server: &str, sizes_url: &str, token: Option<&str>) -> String {
+    let auth = token.map_or(String::new(), |t| format!(r#", oauthToken: "{t}""#));
     format!(
         r#"<!doctype html><html><head><meta charset="utf-8"><script src="igv.min.js"></script></head>
 <body><div id="igv"></div><pre id="result">pending</pre><script>
@@ -92,8 +95,8 @@ fn page(server: &str, sizes_url: &str) -> String {
       reference: {{ id: "demo", name: "demo", format: "chromsizes", fastaURL: "{sizes_url}" }},
       locus: "chr1:10001-12000",
       tracks: [
-        {{ name: "reads", type: "alignment", format: "bam", sourceType: "htsget", url: "{server}/reads/sample" }},
-        {{ name: "variants", type: "variant", format: "vcf", sourceType: "htsget", url: "{server}/variants/sample" }}
+        {{ name: "reads", type: "alignment", format: "bam", sourceType: "htsget", url: "{server}/reads/sample"{auth} }},
+        {{ name: "variants", type: "variant", format: "vcf", sourceType: "htsget", url: "{server}/variants/sample"{auth} }}
       ]
     }});
     const reads = browser.findTracks(t => t.type === "alignment")[0];
@@ -128,15 +131,39 @@ fn igv_js_loads_reads_and_variants_across_origins() {
     };
 
     let server = TestServer::start(None, |_| {});
-    std::fs::copy(igv, site.path().join("igv.min.js")).unwrap();
+    let result = render(browser, site.path(), &igv, &server.url, None);
+    let counts: serde_json::Value =
+        serde_json::from_str(&result).unwrap_or_else(|_| panic!("igv.js did not load: {result}"));
+    let (reads, variants) = expected(&server.root);
+
+    println!(
+        "igv.js {IGV_VERSION} in {browser}: {counts}; samtools {reads} reads, bcftools {variants} variants"
+    );
+    assert!(reads > 0 && variants > 0);
+    assert_eq!(counts["reads"].as_u64(), Some(reads));
+    assert_eq!(counts["variants"].as_u64(), Some(variants));
+}
+
+/// Renders the test page for `server` in headless `browser` from `site` (igv.js `igv` copied
+/// there): the page's `#result`, the counts igv.js got as JSON, or `ERROR ...`.
+pub(crate) fn render(
+    browser: &str,
+    site: &Path,
+    igv: &Path,
+    server: &str,
+    token: Option<&str>,
+) -> String {
+    if igv != site.join("igv.min.js") {
+        std::fs::copy(igv, site.join("igv.min.js")).unwrap();
+    }
     std::fs::write(
-        site.path().join("demo.chrom.sizes"),
+        site.join("demo.chrom.sizes"),
         "chr1\t60000\nchr2\t40000\nchr3\t20000\n",
     )
     .unwrap();
-    let port = static_server(site.path().to_owned());
+    let port = static_server(site.to_owned());
     let sizes = format!("http://127.0.0.1:{port}/demo.chrom.sizes");
-    std::fs::write(site.path().join("index.html"), page(&server.url, &sizes)).unwrap();
+    std::fs::write(site.join("index.html"), page(server, &sizes, token)).unwrap();
 
     let profile = tempfile::tempdir().unwrap();
     let output = Command::new(browser)
@@ -156,15 +183,17 @@ fn igv_js_loads_reads_and_variants_across_origins() {
         .output()
         .unwrap();
     let dom = String::from_utf8_lossy(&output.stdout);
-    let result = dom
-        .split("<pre id=\"result\">")
+    dom.split("<pre id=\"result\">")
         .nth(1)
         .and_then(|rest| rest.split('<').next())
-        .unwrap_or("no result");
-    let counts: serde_json::Value =
-        serde_json::from_str(result).unwrap_or_else(|_| panic!("igv.js did not load: {result}"));
+        .unwrap_or("no result")
+        .to_owned()
+}
 
-    let root = server.root.to_str().unwrap().to_owned();
+/// What samtools and bcftools count in the demo locus chr1:10001-12000 of `root`: (reads,
+/// variants).
+pub(crate) fn expected(root: &Path) -> (u64, u64) {
+    let root = root.to_str().unwrap().to_owned();
     let reads: u64 = clean(
         run(
             "samtools",
@@ -200,10 +229,5 @@ fn igv_js_loads_reads_and_variants_across_origins() {
     .lines()
     .count() as u64;
 
-    println!(
-        "igv.js {IGV_VERSION} in {browser}: {counts}; samtools {reads} reads, bcftools {variants} variants"
-    );
-    assert!(reads > 0 && variants > 0);
-    assert_eq!(counts["reads"].as_u64(), Some(reads));
-    assert_eq!(counts["variants"].as_u64(), Some(variants));
+    (reads, variants)
 }

@@ -1,5 +1,6 @@
 //! End-to-end tests: one test binary (linking is slow), one module per concern.
 
+mod access;
 mod clients;
 mod common;
 mod conformance;
@@ -10,5 +11,6 @@ mod hostile;
 mod igv;
 mod object_store;
 mod operations;
+mod process;
 mod properties;
 mod server;

@@ -21,6 +21,7 @@ mod deadline;
 pub mod demo;
 mod http;
 pub mod ids;
+pub mod logging;
 pub mod range;
 pub mod roots;
 mod server;

@@ -4,15 +4,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use htsget_server::{Cli, Config, Server};
-use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    htsget_server::logging::init();
 
     let config = match Config::from_cli(Cli::parse()) {
         Ok(config) => config,
