@@ -120,7 +120,20 @@ seed_queries() {
   seed range_header past "$size" 'bytes=90-18446744073709551615'
   seed range_header several "$size" 'bytes=0-1, 3-4'
   seed range_header spaces '\xff\xff\xff\xff\xff\xff\xff\xff' ' bytes= 1 - 2 '
-  echo "query_get, query_post, range_header: hand-written seeds"
+
+  # bearer_token: mode byte 0 (an Authorization value), 1 (token claims, signed by the
+  # target), 2 (visa claims, signed, in a signed passport).
+  local far=4102444800
+  seed bearer_token header '\x00Bearer eyJhbGciOiJFZERTQSIsImtpZCI6ImZ1enoifQ.eyJpc3MiOiJ4In0.c2ln'
+  seed bearer_token none '\x00bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.'
+  seed bearer_token claims "\\x01{\"iss\":\"https://issuer.example\",\"sub\":\"a\",\"exp\":$far,\"nbf\":1,\"datasets\":[\"https://d/1\",\"x\"],\"ga4gh_passport_v1\":[\"a.b.c\"]}"
+  seed bearer_token spaced "\\x01{\"iss\":\"https://issuer.example\",\"exp\":$far,\"datasets\":\"a b  c\"}"
+  seed bearer_token visa "\\x02{\"iss\":\"https://issuer.example\",\"sub\":\"a\",\"exp\":$far,\"ga4gh_visa_v1\":{\"type\":\"ControlledAccessGrants\",\"value\":\"https://d/1\",\"source\":\"https://dac\",\"by\":\"dac\",\"asserted\":1,\"conditions\":[]}}"
+
+  # signed_url: start and length (u64 LE each), a newline, then a flip byte and a query.
+  seed signed_url range '\x00\x10\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\n\x07v=x&r=0-9&exp=1000060&sig=AAAA'
+  seed signed_url span '\x01\x00\x00\x00\x00\x00\x00\x00\xff\xff\xff\xff\xff\xff\xff\xff\n\x21span=5-70000&exp=1&sig=x&span=1-2'
+  echo "query_get, query_post, range_header, bearer_token, signed_url: hand-written seeds"
 }
 
 seed_queries
