@@ -517,6 +517,67 @@ mod tests {
     }
 
     #[test]
+    fn test_from_cli_with_access_flags_and_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "auth-issuer = \"https://file.example\"\nurl-ttl = 60\n\
+             [[access]]\nids = \"bam/*\"\ngrants = [\"g\"]\n\
+             [[access]]\nids = [\"vcf/*\", \"x/**\"]\npublic = true\nregions = [\"chr1:0-10\"]\n",
+        )
+        .unwrap();
+        let config = path.to_str().unwrap();
+        let parse = |flags: &[&str]| {
+            let cli = Cli::parse_from(["htsget-server", "--config", config].iter().chain(flags));
+            Config::from_cli(cli)
+        };
+
+        let on = parse(&[
+            "--auth-jwks",
+            "/k.json",
+            "--auth-issuer",
+            "https://a",
+            "--auth-issuer",
+            "https://b",
+            "--auth-audience",
+            "aud",
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+        ])
+        .unwrap();
+        assert_eq!(on.access.jwks.as_deref(), Some("/k.json"));
+        assert_eq!(on.access.issuers, ["https://a", "https://b"]);
+        assert_eq!(on.access.audience.as_deref(), Some("aud"));
+        assert_eq!(on.access.url_ttl, Duration::from_secs(60));
+        assert_eq!(on.access.rules.len(), 2);
+        assert_eq!(on.tls.unwrap().key, Path::new("k.pem"));
+
+        // The file's issuer stands when no flag gives one.
+        let file_issuer = parse(&["--auth-jwks", "/k.json"]).unwrap();
+        assert_eq!(file_issuer.access.issuers, ["https://file.example"]);
+
+        // Rules without a JWKS, a cert without its key, a zero TTL: refused.
+        assert!(matches!(parse(&[]), Err(ConfigError::Access(_))));
+        assert!(matches!(
+            parse(&["--auth-jwks", "/k.json", "--tls-cert", "c.pem"]),
+            Err(ConfigError::Access(_))
+        ));
+        assert!(matches!(
+            parse(&["--auth-jwks", "/k.json", "--url-ttl", "0"]),
+            Err(ConfigError::Zero { setting: "url-ttl" })
+        ));
+        std::fs::write(
+            &path,
+            "auth-jwks = \"/k\"\nauth-issuer = \"i\"\n[[access]]\nids = \"a//b\"\npublic = true\n",
+        )
+        .unwrap();
+        assert!(matches!(parse(&[]), Err(ConfigError::Access(_))));
+    }
+
+    #[test]
     fn test_from_cli_with_bad_public_url() {
         let cli = Cli::parse_from(["htsget-server", "--public-url", "ftp://x"]);
         assert!(Config::from_cli(cli).is_err());
