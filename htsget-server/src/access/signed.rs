@@ -7,7 +7,7 @@
 //! BGZF span, [`span::url::PARAMETER`]) or `r=S-E` (a byte range, inclusive as in `Range`),
 //! then `exp` (Unix seconds) and `sig` (base64url, unpadded). Each may appear once.
 
-use std::{collections::BTreeMap, path::Path, time::Duration};
+use std::{collections::BTreeMap, fmt::Write as _, path::Path, time::Duration};
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use hmac::{Hmac, KeyInit, Mac};
@@ -115,7 +115,7 @@ impl Signer {
         now: u64,
     ) -> Ticket {
         let versioned = url::with_version(data_url, identity);
-        let version = identity.tag();
+        let file = self.file(key, &identity.tag());
         let expiry = now.saturating_add(self.ttl.as_secs());
         let mut locations = Vec::with_capacity(plan.parts().len());
 
@@ -123,23 +123,17 @@ impl Signer {
             match part.content() {
                 Content::Inline(bytes) => locations.push((part.section(), Location::Inline(bytes))),
                 Content::Span(Span::Bgzf(bgzf)) => {
-                    let what = Signed::Span(*bgzf);
-                    let url = self.url(
-                        url::with_span(&versioned, bgzf),
-                        key,
-                        &version,
-                        what,
-                        expiry,
-                    );
+                    let url = url::with_span(&versioned, bgzf);
+                    let url = signed(&file, url, Signed::Span(*bgzf), expiry);
                     let headers = BTreeMap::new();
                     locations.push((part.section(), Location::Url { url, headers }));
                 }
                 Content::Span(Span::Bytes(range)) => {
                     for piece in split(*range) {
-                        let mut url = String::with_capacity(versioned.len() + 48);
+                        let mut url = String::with_capacity(versioned.len() + 120);
                         url.push_str(&versioned);
-                        url.push_str(&format!("&{RANGE}={}-{}", piece.start(), piece.end() - 1));
-                        let url = self.url(url, key, &version, Signed::Bytes(piece), expiry);
+                        let _ = write!(url, "&{RANGE}={}-{}", piece.start(), piece.end() - 1);
+                        let url = signed(&file, url, Signed::Bytes(piece), expiry);
                         let headers = BTreeMap::from([("Range".to_owned(), piece.to_string())]);
                         locations.push((part.section(), Location::Url { url, headers }));
                     }
@@ -150,30 +144,15 @@ impl Signer {
         Ticket::from_locations(format, locations)
     }
 
-    /// `url` with `exp` and `sig` appended.
-    fn url(&self, mut url: String, key: &str, version: &str, what: Signed, expiry: u64) -> String {
-        let signature = self.sign(key, version, what, expiry);
-        url.push_str(&format!("&{EXPIRY}={expiry}&{SIGNATURE}={signature}"));
-        url
-    }
-
-    fn mac(&self, key: &str, version: &str, what: Signed, expiry: u64) -> Hmac<Sha256> {
-        let what = match what {
-            Signed::Span(s) => format!("span={}-{}", u64::from(s.start()), u64::from(s.end())),
-            Signed::Bytes(r) => format!("bytes={}-{}", r.start(), r.end()),
-        };
+    /// The MAC state over the parts a ticket's URLs share: the file and its version, each
+    /// behind its length, so no two different pairs give the same message.
+    fn file(&self, key: &str, version: &str) -> Hmac<Sha256> {
         let mut mac = self.mac.clone();
-        // Lengths first, so no two different tuples give the same message.
-        for field in [key, version, &what, &expiry.to_string()] {
+        for field in [key, version] {
             mac.update(&(field.len() as u64).to_be_bytes());
             mac.update(field.as_bytes());
         }
         mac
-    }
-
-    fn sign(&self, key: &str, version: &str, what: Signed, expiry: u64) -> String {
-        let tag = self.mac(key, version, what, expiry).finalize().into_bytes();
-        URL_SAFE_NO_PAD.encode(tag)
     }
 
     /// What the data URL of file `key` with `query` may serve, if its signature is this
@@ -208,7 +187,7 @@ impl Signer {
         let tag = URL_SAFE_NO_PAD
             .decode(signature)
             .map_err(|_| Refused::Signature)?;
-        self.mac(key, params.version.unwrap_or(""), what, expiry)
+        tail(self.file(key, params.version.unwrap_or("")), what, expiry)
             .verify_slice(&tag)
             .map_err(|_| Refused::Signature)?;
         // Checked after the signature: an expiry is only worth reading once it is known to be
@@ -218,6 +197,30 @@ impl Signer {
         }
         Ok(what)
     }
+}
+
+/// `mac` (the file's state) over the rest of a URL's message: what it serves (a kind byte, then
+/// start and end) and its expiry, in fixed-size big-endian fields.
+fn tail(mut mac: Hmac<Sha256>, what: Signed, expiry: u64) -> Hmac<Sha256> {
+    let (kind, start, end) = match what {
+        Signed::Span(s) => (0_u8, u64::from(s.start()), u64::from(s.end())),
+        Signed::Bytes(r) => (1, r.start(), r.end()),
+    };
+    let mut message = [0; 25];
+    message[0] = kind;
+    message[1..9].copy_from_slice(&start.to_be_bytes());
+    message[9..17].copy_from_slice(&end.to_be_bytes());
+    message[17..].copy_from_slice(&expiry.to_be_bytes());
+    mac.update(&message);
+    mac
+}
+
+/// `url` with `exp` and `sig` appended, signed from the file's MAC state.
+fn signed(file: &Hmac<Sha256>, mut url: String, what: Signed, expiry: u64) -> String {
+    let tag = tail(file.clone(), what, expiry).finalize().into_bytes();
+    let _ = write!(url, "&{EXPIRY}={expiry}&{SIGNATURE}=");
+    URL_SAFE_NO_PAD.encode_string(tag, &mut url);
+    url
 }
 
 /// The signed parameters of a data URL's query, each at most once.

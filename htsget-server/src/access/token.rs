@@ -1,6 +1,7 @@
 //! Bearer tokens: checked once against the trusted keys, issuers and audience, their grants
-//! gathered (passport visas, or a grants claim), and the verdict cached by the token's
-//! SHA-256 until the token, or the earliest visa it relies on, expires.
+//! gathered (passport visas, or a grants claim), and the verdict cached until the token, or the
+//! earliest visa it relies on, expires. The cache is keyed by the SHA-256 of the token's
+//! signature (short, and unique to it), and a hit must match the whole token.
 
 use std::{collections::BTreeSet, sync::Arc};
 
@@ -17,8 +18,28 @@ pub const MAX_TOKEN_BYTES: usize = 32 << 10;
 /// Seconds of clock skew forgiven on `exp` and `nbf`.
 pub const LEEWAY: u64 = 30;
 
-/// Cached verdicts.
+/// Cached verdicts, about.
 const CACHE_ENTRIES: usize = 16 << 10;
+
+/// The memory cached verdicts may take, in bytes (tokens weigh their length).
+const CACHE_BYTES: u64 = 64 << 20;
+
+/// A cached verdict and the token it is for.
+#[derive(Clone, Debug)]
+struct Cached {
+    token: Arc<str>,
+    caller: Arc<Caller>,
+}
+
+/// Weighs a cached verdict by its token's length, plus an allowance for the rest.
+#[derive(Clone, Debug)]
+struct Weighter;
+
+impl quick_cache::Weighter<[u8; 32], Cached> for Weighter {
+    fn weight(&self, _: &[u8; 32], cached: &Cached) -> u64 {
+        cached.token.len() as u64 + 512
+    }
+}
 
 /// Who a valid token speaks for, and what it grants.
 #[derive(Clone, Debug, Eq, PartialEq)]
@@ -111,7 +132,7 @@ pub struct Verifier {
     issuers: Vec<String>,
     audience: Option<String>,
     grants_claim: Option<String>,
-    cache: Cache<[u8; 32], Arc<Caller>>,
+    cache: Cache<[u8; 32], Cached, Weighter>,
 }
 
 impl Verifier {
@@ -128,7 +149,7 @@ impl Verifier {
             issuers,
             audience,
             grants_claim,
-            cache: Cache::new(CACHE_ENTRIES),
+            cache: Cache::with_weighter(CACHE_ENTRIES, CACHE_BYTES, Weighter),
         }
     }
 
@@ -142,11 +163,14 @@ impl Verifier {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(Refusal::Oversized);
         }
-        let hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let signature = token.rsplit('.').next().unwrap_or(token);
+        let hash: [u8; 32] = Sha256::digest(signature.as_bytes()).into();
         let now = jsonwebtoken::get_current_timestamp();
-        if let Some(caller) = self.cache.get(&hash) {
-            if now <= caller.expires.saturating_add(LEEWAY) {
-                return Ok(caller);
+        if let Some(cached) = self.cache.get(&hash)
+            && *cached.token == *token
+        {
+            if now <= cached.caller.expires.saturating_add(LEEWAY) {
+                return Ok(cached.caller);
             }
             self.cache.remove(&hash);
             return Err(Refusal::Expired);
@@ -180,7 +204,11 @@ impl Verifier {
             grants,
             expires,
         });
-        self.cache.insert(hash, Arc::clone(&caller));
+        let cached = Cached {
+            token: token.into(),
+            caller: Arc::clone(&caller),
+        };
+        self.cache.insert(hash, cached);
         Ok(caller)
     }
 

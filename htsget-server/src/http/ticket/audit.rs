@@ -21,6 +21,9 @@ pub(super) fn denied(id: &str, denial: &Denial) {
 
 /// Logs the decision on an admitted caller's query.
 pub(super) fn decided(id: &str, admission: &Admission, query: &Query, permitted: bool) {
+    if !tracing::enabled!(target: TARGET, tracing::Level::INFO) {
+        return;
+    }
     let subject = admission.subject.as_deref().unwrap_or("-");
     let region = regions(query);
     let (decision, reason) = match (permitted, &admission.grant) {
