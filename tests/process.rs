@@ -65,6 +65,16 @@ impl ServerProcess {
         );
     }
 
+    /// The process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the process to exit; whether it exited cleanly.
+    pub(crate) fn wait(mut self) -> bool {
+        self.child.wait().unwrap().success()
+    }
+
     /// Everything it logged so far.
     pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap()

@@ -187,6 +187,30 @@ fn make_ca(dir: &Path) {
     ]);
 }
 
+/// The arguments of a server over `data` with the `config` file, keys from `jwks` (a path or
+/// URL) and the test issuers and audience, on a free port.
+pub(crate) fn auth_args(data: &Path, config: &Path, jwks: &str) -> Vec<String> {
+    [
+        "--bind",
+        "127.0.0.1:0",
+        "--data",
+        data.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--auth-jwks",
+        jwks,
+        "--auth-issuer",
+        ISSUER,
+        "--auth-issuer",
+        VISAS,
+        "--auth-audience",
+        AUDIENCE,
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect()
+}
+
 /// A server process with access control over `data`: the test JWKS (copied, so a test may
 /// rotate it), issuers, audience, the `datasets` grants claim and [`RULES`], plus `flags`.
 pub(crate) struct AuthServer {
@@ -204,27 +228,8 @@ impl AuthServer {
         let config = dir.path().join("htsget.toml");
         std::fs::write(&config, RULES).unwrap();
 
-        let mut args: Vec<String> = [
-            "--bind",
-            "127.0.0.1:0",
-            "--data",
-            data.to_str().unwrap(),
-            "--config",
-            config.to_str().unwrap(),
-            "--auth-jwks",
-            jwks.to_str().unwrap(),
-            "--auth-issuer",
-            ISSUER,
-            "--auth-issuer",
-            VISAS,
-            "--auth-audience",
-            AUDIENCE,
-            "--auth-grants-claim",
-            "datasets",
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
+        let mut args = auth_args(data, &config, jwks.to_str().unwrap());
+        args.extend(["--auth-grants-claim".to_owned(), "datasets".to_owned()]);
         args.extend(flags.iter().map(|s| (*s).to_owned()));
         let process = ServerProcess::start(&args, &dir.path().join("server.log"));
         Self { process, dir }

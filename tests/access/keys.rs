@@ -11,7 +11,7 @@ use std::{
     time::Duration,
 };
 
-use super::fixtures::{AUDIENCE, AuthServer, BAM, ISSUER, REGION, VISAS, fixtures};
+use super::fixtures::{AuthServer, BAM, REGION, fixtures};
 use crate::{common::data_dir, process::ServerProcess};
 
 #[test]
@@ -77,25 +77,7 @@ fn keys_from_a_jwks_url_are_fetched_once_and_unknown_kids_are_rate_limited() {
     let tmp = tempfile::tempdir().unwrap();
     let config = tmp.path().join("htsget.toml");
     std::fs::write(&config, super::fixtures::RULES).unwrap();
-    let args: Vec<String> = [
-        "--bind",
-        "127.0.0.1:0",
-        "--data",
-        dir.to_str().unwrap(),
-        "--config",
-        config.to_str().unwrap(),
-        "--auth-jwks",
-        &url,
-        "--auth-issuer",
-        ISSUER,
-        "--auth-issuer",
-        VISAS,
-        "--auth-audience",
-        AUDIENCE,
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
+    let args = super::fixtures::auth_args(&dir, &config, &url);
     let server = ServerProcess::start(&args, &tmp.path().join("server.log"));
     assert_eq!(fetches.load(Ordering::SeqCst), 1, "fetched once at start");
 

@@ -2,7 +2,7 @@
 //! idempotent requests), mixed ticket and data traffic, and one replica stopped midway.
 
 use std::{
-    io::{BufRead, BufReader, Read, Write},
+    io::{Read, Write},
     net::{SocketAddr, TcpListener, TcpStream},
     path::Path,
     process::{Child, Command, Stdio},
@@ -14,50 +14,48 @@ use std::{
     time::Duration,
 };
 
-use htsget_server::{Config, Server, config::UrlMode};
-
 use super::moto::{Moto, settings};
-use crate::{common::data_dir, server::request};
+use crate::{common::data_dir, process::ServerProcess, server::request};
 
 const TICKET: &str = "/reads/bam/htsnexus_test_NA12878?referenceName=11&start=4999999&end=5050000";
 const BIG: usize = 24 << 20;
 
-/// One replica, run as a child process of this test binary (see [`replica`]).
+/// One replica: a server process over the bucket (see [`ServerProcess`]).
 struct Replica {
-    child: Child,
+    process: ServerProcess,
+    _dir: tempfile::TempDir,
 }
 
 impl Replica {
     fn start(port: u16, public_url: &str, endpoint: &str) -> Self {
-        let child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "object_store::scale::replica",
-                "--exact",
-                "--ignored",
-                "--nocapture",
-            ])
-            .env(
-                "HTSGET_TEST_REPLICA",
-                format!("{port} {public_url} {endpoint}"),
-            )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut replica = Self { child };
-        let mut lines = BufReader::new(replica.child.stdout.take().unwrap()).lines();
-        while let Some(Ok(line)) = lines.next() {
-            if line.starts_with("LISTENING") {
-                // Keep reading its output so it never blocks on a full pipe.
-                thread::spawn(move || lines.for_each(drop));
-                return replica;
-            }
-        }
-        panic!("the replica did not start");
+        let dir = tempfile::tempdir().unwrap();
+        let options: String = settings(endpoint)
+            .iter()
+            .map(|(k, v)| format!("{k} = {v:?}\n"))
+            .collect();
+        let config = dir.path().join("htsget.toml");
+        std::fs::write(&config, format!("[store-options]\n{options}")).unwrap();
+        let args: Vec<String> = [
+            "--data",
+            "s3://genomes/archive",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--public-url",
+            public_url,
+            "--urls",
+            "server",
+            "--config",
+            config.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        let process = ServerProcess::start(&args, &dir.path().join("replica.log"));
+        Self { process, _dir: dir }
     }
 
     fn signal(&self, signal: &str) {
-        let pid = self.child.id().to_string();
+        let pid = self.process.pid().to_string();
         assert!(
             Command::new("kill")
                 .args([signal, &pid])
@@ -68,58 +66,9 @@ impl Replica {
     }
 
     /// Waits for the process; whether it exited cleanly.
-    fn wait(mut self) -> bool {
-        self.child.wait().unwrap().success()
+    fn wait(self) -> bool {
+        self.process.wait()
     }
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The replica process: a server over the bucket until SIGTERM, when it stops accepting and
-/// finishes its streams. Run by [`Replica::start`] only.
-#[test]
-#[ignore = "a replica process of the scale-out test, started by it"]
-fn replica() {
-    let Ok(spec) = std::env::var("HTSGET_TEST_REPLICA") else {
-        return;
-    };
-    let mut parts = spec.split(' ');
-    let (port, public_url, endpoint) = (
-        parts.next().unwrap().parse::<u16>().unwrap(),
-        parts.next().unwrap().to_owned(),
-        parts.next().unwrap().to_owned(),
-    );
-    let mut config = Config {
-        data: Some("s3://genomes/archive".into()),
-        bind: SocketAddr::from(([127, 0, 0, 1], port)),
-        public_url: Some(public_url),
-        ..Config::default()
-    };
-    config.store.urls = UrlMode::Server;
-    config.store.options = settings(&endpoint).into_iter().collect();
-
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let server = Server::bind(config).await.unwrap();
-        println!("LISTENING {}", server.local_addr());
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).unwrap();
-        server
-            .serve(async move {
-                terminate.recv().await;
-            })
-            .await
-            .unwrap();
-    });
 }
 
 fn free_port() -> u16 {
