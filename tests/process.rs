@@ -1,6 +1,6 @@
 //! A server as a child process: this test binary re-run as [`server_process`], which parses a
-//! real command line, logs as the `htsget-server` binary does, and serves until SIGTERM, so
-//! tests can read its log and send it signals.
+//! real command line, logs as the `htsget-server` binary does, reloads on SIGHUP and serves
+//! until SIGTERM, so tests can read its log and send it signals.
 
 use std::{
     fs::File,
@@ -96,9 +96,12 @@ fn server_process() {
         return;
     };
     let args: Vec<String> = serde_json::from_str(&args).unwrap();
-    htsget_server::logging::init();
-    let cli = Cli::parse_from(std::iter::once("htsget-server".to_owned()).chain(args));
-    let config = Config::from_cli(cli).unwrap_or_else(|e| panic!("{e}"));
+    let load = move || {
+        let cli = Cli::parse_from(std::iter::once("htsget-server".to_owned()).chain(args.clone()));
+        Config::from_cli(cli)
+    };
+    let config = load().unwrap_or_else(|e| panic!("{e}"));
+    htsget_server::logging::init(config.log_format);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -110,10 +113,12 @@ fn server_process() {
         println!("LISTENING {} {}", server.local_addr(), server.public_url());
         let mut terminate =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).unwrap();
+        let shutdown = async move {
+            terminate.recv().await;
+        };
+        // SIGHUP reloads, as in the binary.
         server
-            .serve(async move {
-                terminate.recv().await;
-            })
+            .serve_with_reload(shutdown, Some(load))
             .await
             .unwrap();
     });

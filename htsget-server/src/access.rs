@@ -80,6 +80,11 @@ impl Access {
         Ok(Some(Self { verifier, rules }))
     }
 
+    /// Whether `id` is readable without a token (a public rule without regions covers it).
+    pub fn is_public(&self, id: &str) -> bool {
+        self.rules.is_open(id)
+    }
+
     /// The token verifier.
     pub fn verifier(&self) -> &Verifier {
         &self.verifier

@@ -137,6 +137,18 @@ pub struct Cli {
     #[arg(long, env = "HTSGET_FOLLOW_SYMLINKS")]
     pub follow_symlinks: bool,
 
+    /// Serve `/metrics` (and `/healthz`, `/readyz`) on this address only, not on `--bind`.
+    #[arg(long, value_name = "ADDR:PORT", env = "HTSGET_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+
+    /// Log lines as `text` or `json` (one object per line) [default: text].
+    #[arg(long, value_enum, value_name = "FORMAT", env = "HTSGET_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+
+    /// Where the `/viewer` page loads igv.js from [default: a pinned jsDelivr URL].
+    #[arg(long, value_name = "URL", env = "HTSGET_IGV_JS")]
+    pub igv_js: Option<String>,
+
     /// Object-store settings.
     #[command(flatten)]
     pub store: StoreArgs,
@@ -145,6 +157,20 @@ pub struct Cli {
     #[command(flatten)]
     pub access: AccessArgs,
 }
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Eq, PartialEq, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The igv.js the viewer loads unless `--igv-js` says otherwise.
+pub const DEFAULT_IGV_JS: &str = "https://cdn.jsdelivr.net/npm/igv@3.8.10/dist/igv.min.js";
 
 /// The settings a TOML file may hold.
 #[derive(Debug, Default, Deserialize)]
@@ -178,6 +204,9 @@ struct FileConfig {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     access: Option<Vec<RuleConfig>>,
+    metrics_bind: Option<SocketAddr>,
+    log_format: Option<LogFormat>,
+    igv_js: Option<String>,
 }
 
 /// A data root under an id prefix (`[[roots]]` in the file).
@@ -258,6 +287,12 @@ pub struct Config {
     pub access: AccessSettings,
     /// TLS; `None` serves plain http.
     pub tls: Option<TlsSettings>,
+    /// A separate address for `/metrics`; `None`: on the main one.
+    pub metrics_bind: Option<SocketAddr>,
+    /// How log lines are written (read at start only).
+    pub log_format: LogFormat,
+    /// Where the viewer loads igv.js from.
+    pub igv_js: String,
     /// What service-info says.
     pub service: ServiceConfig,
 }
@@ -281,6 +316,9 @@ impl Default for Config {
             roots: Vec::new(),
             access: AccessSettings::default(),
             tls: None,
+            metrics_bind: None,
+            log_format: LogFormat::Text,
+            igv_js: DEFAULT_IGV_JS.to_owned(),
             service: ServiceConfig::default(),
         }
     }
@@ -417,6 +455,12 @@ impl Config {
             roots: file.roots.unwrap_or_default(),
             access,
             tls,
+            metrics_bind: cli.metrics_bind.or(file.metrics_bind),
+            log_format: pick(cli.log_format, file.log_format, LogFormat::Text),
+            igv_js: cli
+                .igv_js
+                .or(file.igv_js)
+                .unwrap_or_else(|| DEFAULT_IGV_JS.to_owned()),
             service: file.service.unwrap_or_default(),
         };
 

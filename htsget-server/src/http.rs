@@ -4,8 +4,10 @@ mod buffers;
 mod cors;
 mod data;
 mod error;
+mod health;
 mod service_info;
 mod ticket;
+mod viewer;
 
 use std::{convert::Infallible, io, sync::Arc, time::Instant};
 
@@ -16,7 +18,8 @@ use hyper::{Method, Request, body::Incoming, header};
 use percent_encoding::percent_decode_str;
 
 pub(crate) use self::error::ApiError;
-use crate::state::State;
+use crate::{metrics, state::State};
+use tracing::Instrument as _;
 
 /// Response bodies: whole (tickets, errors) or streamed (data).
 pub(crate) type Body = UnsyncBoxBody<Bytes, io::Error>;
@@ -34,7 +37,7 @@ pub(crate) fn empty() -> Body {
     Empty::new().map_err(|never| match never {}).boxed_unsync()
 }
 
-/// Serves one request: routes it, adds CORS headers, and logs it.
+/// Serves one request: routes it, adds CORS headers and its request id, counts and logs it.
 pub(crate) async fn serve(
     state: Arc<State>,
     request: Request<Incoming>,
@@ -42,42 +45,92 @@ pub(crate) async fn serve(
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    let endpoint = metrics::endpoint_of(&path);
     let origin = request.headers().get(header::ORIGIN).cloned();
+    let request_id = request_id(&state, request.headers());
+    let span = tracing::info_span!("request", request_id = %request_id);
 
-    let too_long = request
-        .uri()
-        .path_and_query()
-        .is_some_and(|target| target.as_str().len() > state.config.max_url_bytes);
+    async move {
+        let too_long = request
+            .uri()
+            .path_and_query()
+            .is_some_and(|target| target.as_str().len() > state.config.max_url_bytes);
 
-    let mut response = if too_long {
-        ApiError::UriTooLong(state.config.max_url_bytes).into_response()
-    } else if method == Method::OPTIONS {
-        cors::preflight(request.headers())
-    } else {
-        route(&state, request).await.unwrap_or_else(|error| {
-            if error.is_server_error() {
-                tracing::error!(%method, path = %path, %error, "request failed");
-            }
-            error.into_response()
-        })
-    };
+        let mut response = if too_long {
+            ApiError::UriTooLong(state.config.max_url_bytes).into_response()
+        } else if method == Method::OPTIONS {
+            cors::preflight(request.headers())
+        } else {
+            route(&state, request).await.unwrap_or_else(|error| {
+                if error.is_server_error() {
+                    tracing::error!(%method, path = %path, %error, "request failed");
+                }
+                error.into_response()
+            })
+        };
 
-    cors::apply(&mut response, origin.as_ref());
+        cors::apply(&mut response, origin.as_ref());
+        if let Ok(value) = header::HeaderValue::from_str(&request_id) {
+            response.headers_mut().insert(REQUEST_ID, value);
+        }
 
-    let bytes = response
-        .headers()
-        .get(header::CONTENT_LENGTH)
+        let status = response.status();
+        let bytes = response
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let elapsed = started.elapsed();
+        state
+            .metrics
+            .request(endpoint, status.as_u16(), elapsed.as_secs_f64());
+        tracing::info!(
+            %method,
+            path = %path,
+            status = status.as_u16(),
+            bytes,
+            latency_us = elapsed.as_micros() as u64,
+            "request"
+        );
+
+        let stream = endpoint == "data" && method == Method::GET && status.is_success();
+        Ok(response.map(|body| metrics::counted(body, &state.metrics, endpoint, stream)))
+    }
+    .instrument(span)
+    .await
+}
+
+/// The request id header.
+const REQUEST_ID: &str = "x-request-id";
+
+/// The client's `X-Request-Id` when it is a plain token (1 to 128 letters, digits, `-`, `_`,
+/// `.`, `:`), else a fresh one.
+fn request_id(state: &State, headers: &hyper::HeaderMap) -> String {
+    headers
+        .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    tracing::info!(
-        %method,
-        path = %path,
-        status = response.status().as_u16(),
-        bytes,
-        latency_us = started.elapsed().as_micros() as u64,
-        "request"
-    );
+        .filter(|v| {
+            (1..=128).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        })
+        .map_or_else(|| state.metrics.request_id(), str::to_owned)
+}
 
+/// Serves the metrics listener: `/metrics`, `/healthz` and `/readyz`, nothing else.
+pub(crate) async fn serve_metrics(
+    state: Arc<State>,
+    request: Request<Incoming>,
+) -> Result<Response, Infallible> {
+    let response = match request.uri().path() {
+        "/metrics" => health::metrics(&state),
+        "/healthz" => health::healthz(),
+        "/readyz" => health::readyz(&state).await,
+        _ => ApiError::from(Error::NotFound {
+            what: "route; this address serves /metrics, /healthz and /readyz".to_owned(),
+        })
+        .into_response(),
+    };
     Ok(response)
 }
 
@@ -94,6 +147,16 @@ async fn route(state: &Arc<State>, request: Request<Incoming>) -> Result<Respons
     } else if let Some(key) = decoded.strip_prefix("/data/") {
         return data::handle(state, key, &request).await;
     } else {
+        let get = matches!(*request.method(), Method::GET | Method::HEAD);
+        match decoded.as_ref() {
+            "/healthz" if get => return Ok(health::healthz()),
+            "/readyz" if get => return Ok(health::readyz(state).await),
+            "/metrics" if get && state.config.metrics_bind.is_none() => {
+                return Ok(health::metrics(state));
+            }
+            "/viewer" if get => return viewer::page(state, request.uri().query()).await,
+            _ => {}
+        }
         (None, "")
     };
 

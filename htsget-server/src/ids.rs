@@ -132,13 +132,24 @@ pub fn data_key(key: &str) -> Result<&str, Error> {
     let is_data = FORMATS.iter().any(|f| {
         key.strip_suffix(f.extension())
             .is_some_and(|stem| stem.ends_with('.'))
-    });
+    }) || is_reference(key);
 
     if is_data {
         Ok(key)
     } else {
         Err(not_found(key))
     }
+}
+
+/// The reference sequence files the viewer may point igv.js at: FASTA (`.fa`, `.fasta`) and
+/// its `.fai` index.
+pub const REFERENCE_SUFFIXES: [&str; 4] = [".fa", ".fasta", ".fa.fai", ".fasta.fai"];
+
+/// Whether `key` names a reference sequence file (a FASTA or its `.fai`).
+pub fn is_reference(key: &str) -> bool {
+    REFERENCE_SUFFIXES
+        .iter()
+        .any(|suffix| key.len() > suffix.len() && key.ends_with(suffix))
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ pub mod demo;
 mod http;
 pub mod ids;
 pub mod logging;
+pub mod metrics;
 pub mod range;
 pub mod roots;
 mod server;
@@ -29,6 +30,6 @@ pub mod state;
 mod tls;
 
 pub use self::{
-    config::{Cli, Config, ConfigError},
+    config::{Cli, Config, ConfigError, LogFormat},
     server::{Server, StartError},
 };

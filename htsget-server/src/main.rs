@@ -6,8 +6,6 @@ use clap::Parser;
 use htsget_server::{Cli, Config, Server};
 
 fn main() -> ExitCode {
-    htsget_server::logging::init();
-
     let config = match Config::from_cli(Cli::parse()) {
         Ok(config) => config,
         Err(e) => {
@@ -15,6 +13,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    htsget_server::logging::init(config.log_format);
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -47,7 +46,11 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         print_demo(&url, server.data_root());
     }
 
-    server.serve(shutdown_signal()).await?;
+    // SIGHUP re-reads the command line's file and environment.
+    let reload = || Config::from_cli(Cli::parse());
+    server
+        .serve_with_reload(shutdown_signal(), Some(reload))
+        .await?;
     Ok(())
 }
 
@@ -68,6 +71,8 @@ fn print_demo(url: &str, root: &std::path::Path) {
     println!("  bcftools view -H '{url}/variants/{id}?referenceName=chr1&start=0&end=30000'");
     println!("  bcftools view -H '{url}/variants/{id}?format=BCF&referenceName=chr2'");
     println!("  curl -s '{url}/reads/{id}?referenceName=chr1&start=0&end=1000'");
+    println!("Look at a region in a browser:");
+    println!("  {url}/viewer?reads={id}&variants={id}&locus=chr1:10001-12000");
     println!("  curl -s '{url}/reads/service-info'");
     println!("Serve your own files with --data DIR (see --help).");
 }

@@ -19,6 +19,8 @@ pub struct Root {
     pub storage: Arc<dyn Storage>,
     /// Where its ticket URLs point.
     pub urls: UrlMode,
+    /// Its directory, for a local root (readiness checks it); `None` for a store.
+    pub dir: Option<std::path::PathBuf>,
 }
 
 /// The data roots, longest prefix first; a key goes to the first whose prefix it starts with
@@ -44,6 +46,35 @@ impl Roots {
             let rest = key.strip_prefix(&root.prefix)?.strip_prefix('/')?;
             Some((root, rest))
         })
+    }
+
+    /// Why the roots cannot serve now, one reason per root that cannot (empty: ready): a
+    /// local root must be a readable directory; a store must answer a HEAD (a missing object
+    /// is an answer) within `timeout`. Reasons name roots by prefix, never by path.
+    pub async fn unready(&self, timeout: Duration) -> Vec<String> {
+        let mut reasons = Vec::new();
+        for root in &self.roots {
+            let name = if root.prefix.is_empty() {
+                "the data root".to_owned()
+            } else {
+                format!("data root {:?}", root.prefix)
+            };
+            let ready = match &root.dir {
+                Some(dir) => tokio::fs::read_dir(dir).await.is_ok(),
+                None => {
+                    let probe = root.storage.head(".htsget-readiness-probe");
+                    match tokio::time::timeout(timeout, probe).await {
+                        Ok(Ok(_)) => true,
+                        Ok(Err(e)) => e.kind() == io::ErrorKind::NotFound,
+                        Err(_) => false,
+                    }
+                }
+            };
+            if !ready {
+                reasons.push(format!("{name} is not reachable"));
+            }
+        }
+        reasons
     }
 
     /// Where the tickets of `key` send clients.
@@ -108,6 +139,7 @@ mod tests {
             prefix: String::new(),
             storage: Arc::new(LocalStorage::new(dir.path())),
             urls,
+            dir: Some(dir.path().to_owned()),
         };
         let mut archive = local(UrlMode::Direct);
         archive.prefix = "archive".into();
@@ -122,7 +154,24 @@ mod tests {
             prefix: "a".into(),
             storage: Arc::new(LocalStorage::new(dir.path())),
             urls: UrlMode::Server,
+            dir: Some(dir.path().join("gone")),
         }]);
         assert!(only.route("b/x.bam").is_none());
+
+        // Readiness: a root whose directory is gone is named by its prefix, not its path.
+        let reasons = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(only.unready(Duration::from_secs(1)));
+        assert_eq!(reasons, ["data root \"a\" is not reachable"]);
+        assert!(
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(roots.unready(Duration::from_secs(1)))
+                .is_empty()
+        );
     }
 }

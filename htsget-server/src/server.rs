@@ -6,7 +6,7 @@ use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
     pin::pin,
-    sync::Arc,
+    sync::{Arc, RwLock},
     time::Duration,
 };
 
@@ -26,9 +26,10 @@ use htsget_core::{
 
 use crate::{
     access::{Access, Signer},
-    config::{Config, UrlMode, store::DEFAULT_REVALIDATE},
+    config::{Config, ConfigError, UrlMode, store::DEFAULT_REVALIDATE},
     deadline::Deadline,
     http,
+    metrics::{Counted, Metrics},
     roots::{Root, Roots},
     state::State,
     tls,
@@ -77,16 +78,6 @@ pub enum StartError {
     },
 }
 
-/// A bound server, ready to serve.
-#[derive(Debug)]
-pub struct Server {
-    listener: TcpListener,
-    tls: Option<tls::Tls>,
-    state: Arc<State>,
-    root: PathBuf,
-    demo: Option<Demo>,
-}
-
 /// The built-in dataset, kept while it is served (its files go when it is dropped).
 #[cfg(feature = "demo")]
 type Demo = demo::Dataset;
@@ -96,17 +87,13 @@ type Demo = demo::Dataset;
 #[derive(Debug)]
 enum Demo {}
 
-/// The data root to serve: the configured one, or else the built-in dataset's.
-fn data_root(config: &Config) -> Result<(PathBuf, Option<Demo>), StartError> {
-    match &config.data {
-        Some(path) => Ok((path.clone(), None)),
-        None => builtin(),
-    }
-}
-
 /// The storage of a data root: a bucket for a store URL, else the local directory (which must
 /// exist), with the root as shown in logs.
-fn open_root(root: PathBuf, config: &Config) -> Result<(PathBuf, Arc<dyn Storage>), StartError> {
+fn open_root(
+    root: PathBuf,
+    config: &Config,
+    metrics: &Arc<Metrics>,
+) -> Result<(PathBuf, Arc<dyn Storage>), StartError> {
     if let Some(url) = root.to_str().filter(|r| is_store_url(r)) {
         let options = StoreOptions {
             timeout: config.store.timeout,
@@ -118,7 +105,8 @@ fn open_root(root: PathBuf, config: &Config) -> Result<(PathBuf, Arc<dyn Storage
                 url: url.to_owned(),
                 source,
             })?;
-        return Ok((root, Arc::new(storage)));
+        let counted = Counted::new(Arc::new(storage), Arc::clone(metrics));
+        return Ok((root, Arc::new(counted)));
     }
 
     let root = root.canonicalize().map_err(|source| StartError::DataRoot {
@@ -137,125 +125,227 @@ pub(crate) fn is_store_url(root: &str) -> bool {
 }
 
 #[cfg(feature = "demo")]
-fn builtin() -> Result<(PathBuf, Option<Demo>), StartError> {
+fn builtin() -> Result<(PathBuf, Demo), StartError> {
     let dataset = demo::Dataset::generate().map_err(StartError::Demo)?;
-    Ok((dataset.root().to_owned(), Some(dataset)))
+    Ok((dataset.root().to_owned(), dataset))
 }
 
 #[cfg(not(feature = "demo"))]
-fn builtin() -> Result<(PathBuf, Option<Demo>), StartError> {
+fn builtin() -> Result<(PathBuf, Demo), StartError> {
     Err(StartError::NoDataRoot)
 }
 
-impl Server {
-    /// Binds `config.bind` and prepares the state (with no data root, writes the demo dataset;
-    /// built without the `demo` feature, fails with [`StartError::NoDataRoot`] instead).
-    pub async fn bind(config: Config) -> Result<Self, StartError> {
-        let (root, demo) = match (&config.data, config.roots.is_empty()) {
-            (None, false) => (None, None),
-            _ => {
-                let (root, demo) = data_root(&config)?;
-                (Some(root), demo)
-            }
-        };
+/// A bound server, ready to serve.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    live: Arc<Live>,
+    root: PathBuf,
+    demo: Option<Demo>,
+}
 
-        let mut roots = Vec::new();
-        let mut any_store = false;
-        let configured = config
-            .roots
-            .iter()
-            .map(|r| (r.prefix.clone(), r.data.clone(), r.urls));
-        let main = root.clone().map(|root| (String::new(), root, None));
-        for (prefix, data, urls) in main.into_iter().chain(configured) {
-            let urls = urls.unwrap_or(config.store.urls);
-            let (data, storage) = open_root(data, &config)?;
-            let store = is_store_url(&data.to_string_lossy());
-            if !store && urls == UrlMode::Direct {
-                return Err(StartError::Store {
-                    url: data.display().to_string(),
-                    source: io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        "direct URLs need an object store to presign them",
-                    ),
-                });
-            }
-            any_store |= store;
-            roots.push(Root {
-                prefix,
-                storage,
-                urls,
+/// What a reload replaces: the state every request reads, and the TLS acceptor new
+/// connections use. In-flight requests keep what they started with.
+#[derive(Debug)]
+pub(crate) struct Live {
+    state: RwLock<Arc<State>>,
+    tls: RwLock<Option<tls::Tls>>,
+    /// The bound address (a reload cannot move it).
+    local: SocketAddr,
+    /// The built-in dataset's root, if it is served.
+    demo_root: Option<PathBuf>,
+    metrics: Arc<Metrics>,
+}
+
+impl Live {
+    /// The state as of now.
+    pub(crate) fn state(&self) -> Arc<State> {
+        Arc::clone(&self.state.read().expect("not poisoned"))
+    }
+
+    fn tls(&self) -> Option<tls::Tls> {
+        self.tls.read().expect("not poisoned").clone()
+    }
+
+    /// Builds the state of `config` and swaps it in, or leaves everything as it was.
+    async fn reload(&self, config: Config) -> Result<(), StartError> {
+        let previous = self.state();
+        if config.bind != previous.config.bind
+            || config.metrics_bind != previous.config.metrics_bind
+        {
+            tracing::warn!("bind addresses are kept as they are: changing them needs a restart");
+        }
+        let (state, tls, _) = build(
+            config,
+            self.local,
+            self.demo_root.as_deref(),
+            Arc::clone(&self.metrics),
+            Some(&previous),
+        )
+        .await?;
+        *self.tls.write().expect("not poisoned") = tls;
+        *self.state.write().expect("not poisoned") = Arc::new(state);
+        Ok(())
+    }
+}
+
+/// The state (and TLS acceptor, and main data root) of `config`, for a server bound at
+/// `local`; `demo_root` stands in when no data root is configured; `previous`, on a reload,
+/// lends its generated URL key, so outstanding URLs stay valid.
+async fn build(
+    config: Config,
+    local: SocketAddr,
+    demo_root: Option<&Path>,
+    metrics: Arc<Metrics>,
+    previous: Option<&State>,
+) -> Result<(State, Option<tls::Tls>, PathBuf), StartError> {
+    let root = match (&config.data, config.roots.is_empty()) {
+        (Some(data), _) => Some(data.clone()),
+        (None, false) => None,
+        (None, true) => Some(demo_root.ok_or(StartError::NoDataRoot)?.to_owned()),
+    };
+
+    let mut roots = Vec::new();
+    let mut any_store = false;
+    let configured = config
+        .roots
+        .iter()
+        .map(|r| (r.prefix.clone(), r.data.clone(), r.urls));
+    let main = root.clone().map(|root| (String::new(), root, None));
+    for (prefix, data, urls) in main.into_iter().chain(configured) {
+        let urls = urls.unwrap_or(config.store.urls);
+        let (data, storage) = open_root(data, &config, &metrics)?;
+        let store = is_store_url(&data.to_string_lossy());
+        if !store && urls == UrlMode::Direct {
+            return Err(StartError::Store {
+                url: data.display().to_string(),
+                source: io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "direct URLs need an object store to presign them",
+                ),
             });
         }
-        let root = root.unwrap_or_default();
+        any_store |= store;
+        roots.push(Root {
+            prefix,
+            storage,
+            urls,
+            dir: (!store).then_some(data),
+        });
+    }
+    let root = root.unwrap_or_default();
 
-        let mut config = config;
-        if config.store.revalidate.is_none() && any_store {
-            config.store.revalidate = Some(DEFAULT_REVALIDATE);
-        }
+    let mut config = config;
+    if config.store.revalidate.is_none() && any_store {
+        config.store.revalidate = Some(DEFAULT_REVALIDATE);
+    }
 
-        let access = Access::open(&config.access)
-            .await
-            .map_err(StartError::Access)?;
-        let signer = match &access {
-            Some(_) => {
-                if config.access.url_key.is_none() {
-                    tracing::warn!(
-                        "data URLs are signed with a key generated now: replicas behind one \
-                         load balancer need --url-key to share one"
-                    );
-                }
-                let signer = Signer::load(config.access.url_key.as_deref(), config.access.url_ttl)
-                    .map_err(StartError::Access)?;
-                Some(signer)
+    let access = Access::open(&config.access)
+        .await
+        .map_err(StartError::Access)?;
+    let signer = match (&access, config.access.url_key.as_deref()) {
+        (None, _) => None,
+        (Some(_), None) => match previous.and_then(|p| p.signer.as_ref()) {
+            Some(signer) if previous.is_some_and(|p| p.config.access.url_key.is_none()) => {
+                Some(signer.with_ttl(config.access.url_ttl))
             }
+            _ => {
+                tracing::warn!(
+                    "data URLs are signed with a key generated now: replicas behind one \
+                     load balancer need --url-key to share one"
+                );
+                Some(Signer::load(None, config.access.url_ttl).map_err(StartError::Access)?)
+            }
+        },
+        (Some(_), Some(file)) => {
+            Some(Signer::load(Some(file), config.access.url_ttl).map_err(StartError::Access)?)
+        }
+    };
+    let tls = config
+        .tls
+        .as_ref()
+        .map(tls::acceptor)
+        .transpose()
+        .map_err(StartError::Tls)?;
+
+    let public_url = config.public_url.clone().unwrap_or_else(|| {
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{local}")
+    });
+    let mut state = State::new(config, Arc::new(Roots::new(roots)), public_url, metrics);
+    state.access = access.map(Arc::new);
+    state.signer = signer;
+    Ok((state, tls, root))
+}
+
+impl Server {
+    /// Binds `config.bind` (and `config.metrics_bind`) and prepares the state (with no data
+    /// root, writes the demo dataset; built without the `demo` feature, fails with
+    /// [`StartError::NoDataRoot`] instead).
+    pub async fn bind(config: Config) -> Result<Self, StartError> {
+        let demo = match (&config.data, config.roots.is_empty()) {
+            (None, true) => Some(builtin()?),
+            _ => None,
+        };
+
+        let bind = |addr: SocketAddr| async move {
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|source| StartError::Bind { addr, source })?;
+            let local = listener
+                .local_addr()
+                .map_err(|source| StartError::Bind { addr, source })?;
+            Ok::<_, StartError>((listener, local))
+        };
+        let (listener, local) = bind(config.bind).await?;
+        let metrics_listener = match config.metrics_bind {
+            Some(addr) => Some(bind(addr).await?.0),
             None => None,
         };
-        let tls = config
-            .tls
-            .as_ref()
-            .map(tls::acceptor)
-            .transpose()
-            .map_err(StartError::Tls)?;
 
-        let listener = TcpListener::bind(config.bind)
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: config.bind,
-                source,
-            })?;
-        let local = listener.local_addr().map_err(|source| StartError::Bind {
-            addr: config.bind,
-            source,
-        })?;
-
-        let public_url = config.public_url.clone().unwrap_or_else(|| {
-            let scheme = if tls.is_some() { "https" } else { "http" };
-            format!("{scheme}://{local}")
+        let metrics = Arc::new(Metrics::new());
+        let demo_root = demo.as_ref().map(|(root, _)| root.clone());
+        let (state, tls, root) = build(
+            config,
+            local,
+            demo_root.as_deref(),
+            Arc::clone(&metrics),
+            None,
+        )
+        .await?;
+        let live = Arc::new(Live {
+            state: RwLock::new(Arc::new(state)),
+            tls: RwLock::new(tls),
+            local,
+            demo_root,
+            metrics,
         });
-        let mut state = State::new(config, Arc::new(Roots::new(roots)), public_url);
-        state.access = access.map(Arc::new);
-        state.signer = signer;
-        let state = Arc::new(state);
 
         Ok(Self {
             listener,
-            tls,
-            state,
+            metrics_listener,
+            live,
             root,
-            demo,
+            demo: demo.map(|(_, dataset)| dataset),
         })
     }
 
     /// The address the server listens on.
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
+        self.live.local
+    }
+
+    /// The address of the separate metrics listener, if one is bound.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     /// The base URL of tickets.
-    pub fn public_url(&self) -> &str {
-        &self.state.public_url
+    pub fn public_url(&self) -> String {
+        self.live.state().public_url.clone()
     }
 
     /// The canonical data root.
@@ -271,17 +361,40 @@ impl Server {
     /// Serves until `shutdown` completes, then stops accepting and waits for in-flight
     /// requests (streams included) to finish.
     pub async fn serve(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+        self.serve_with_reload(shutdown, None::<fn() -> Result<Config, ConfigError>>)
+            .await
+    }
+
+    /// As [`Server::serve`], and on each SIGHUP re-reads the configuration with `load` (the
+    /// whole file and command line again) and applies all of it but the bind addresses:
+    /// data roots, limits, access rules, key files, TLS certificates. A configuration that
+    /// does not load or start is refused and logged, and the old one keeps serving;
+    /// in-flight streams and kept-alive connections go on either way.
+    pub async fn serve_with_reload<F>(
+        self,
+        shutdown: impl Future<Output = ()>,
+        load: Option<F>,
+    ) -> io::Result<()>
+    where
+        F: Fn() -> Result<Config, ConfigError> + Send + Sync + 'static,
+    {
         let Self {
             listener,
-            tls,
-            state,
+            metrics_listener,
+            live,
             root: _,
             // Kept to the end: the demo files must outlive the last stream.
             demo: _demo,
         } = self;
+
+        let reloader = load.map(|load| tokio::spawn(reload_on_hangup(Arc::clone(&live), load)));
+        let metrics_server = metrics_listener
+            .map(|listener| tokio::spawn(serve_metrics(listener, Arc::clone(&live))));
+
         let graceful = GracefulShutdown::new();
         let mut shutdown = pin!(shutdown);
-        let connections = Arc::new(Semaphore::new(state.config.max_connections));
+        let max_connections = live.state().config.max_connections;
+        let connections = Arc::new(Semaphore::new(max_connections));
 
         loop {
             // Wait for a free connection slot before accepting: excess clients queue in the
@@ -302,16 +415,17 @@ impl Server {
                         }
                     };
                     let _ = stream.set_nodelay(true);
+                    let state = live.state();
                     let io = Deadline::new(stream, state.config.write_timeout);
                     let watcher = graceful.watcher();
-                    let (state, tls) = (Arc::clone(&state), tls.clone());
+                    let (live, tls) = (Arc::clone(&live), live.tls());
                     tokio::spawn(async move {
                         match tls {
-                            None => connection(state, io, watcher).await,
+                            None => connection(live, io, watcher).await,
                             Some(acceptor) => {
                                 let handshake = acceptor.0.accept(io);
                                 match tokio::time::timeout(state.config.header_timeout, handshake).await {
-                                    Ok(Ok(stream)) => connection(state, stream, watcher).await,
+                                    Ok(Ok(stream)) => connection(live, stream, watcher).await,
                                     Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
                                     Err(_) => tracing::debug!("TLS handshake timed out"),
                                 }
@@ -325,25 +439,74 @@ impl Server {
         }
 
         drop(listener);
+        if let Some(task) = reloader {
+            task.abort();
+        }
+        if let Some(task) = metrics_server {
+            task.abort();
+        }
         tracing::info!("shutting down: waiting for in-flight requests");
         graceful.shutdown().await;
         Ok(())
     }
 }
 
+/// Reloads on each SIGHUP, until aborted.
+async fn reload_on_hangup<F>(live: Arc<Live>, load: F)
+where
+    F: Fn() -> Result<Config, ConfigError> + Send + Sync + 'static,
+{
+    let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+    else {
+        tracing::warn!("cannot listen for SIGHUP; live reload is off");
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        let outcome = match load() {
+            Ok(config) => live.reload(config).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        live.metrics.reload(outcome.is_ok());
+        match outcome {
+            Ok(()) => tracing::info!("configuration reloaded"),
+            Err(error) => {
+                tracing::error!(%error, "configuration reload refused; the old one is kept");
+            }
+        }
+    }
+}
+
+/// Serves `/metrics` (and the health checks) alone on the metrics listener.
+async fn serve_metrics(listener: TcpListener, live: Arc<Live>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let live = Arc::clone(&live);
+        tokio::spawn(async move {
+            let service = service_fn(move |request| http::serve_metrics(live.state(), request));
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
 /// Serves the requests of one connection (plain or TLS) until it closes, or until a graceful
-/// shutdown lets its in-flight request finish.
-async fn connection<I>(state: Arc<State>, io: I, watcher: hyper_util::server::graceful::Watcher)
+/// shutdown lets its in-flight request finish. Each request reads the state as of its
+/// arrival, so a kept-alive connection follows reloads.
+async fn connection<I>(live: Arc<Live>, io: I, watcher: hyper_util::server::graceful::Watcher)
 where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let shared = Arc::clone(&state);
-    let service = service_fn(move |request| http::serve(Arc::clone(&shared), request));
+    let state = live.state();
+    let service = service_fn(move |request| http::serve(live.state(), request));
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(state.config.header_timeout)
         .max_buf_size(state.config.max_header_bytes)
         .serve_connection(TokioIo::new(io), service);
+    drop(state);
     if let Err(e) = watcher.watch(connection).await {
         tracing::debug!(error = %e, "connection ended with an error");
     }

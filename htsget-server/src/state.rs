@@ -9,6 +9,7 @@ use crate::{
     access::{Access, Signer},
     config::Config,
     ids::{self, Located},
+    metrics::Metrics,
     roots::Roots,
 };
 
@@ -25,6 +26,8 @@ pub struct State {
     pub access: Option<Arc<Access>>,
     /// Signs data URLs (with access control on).
     pub signer: Option<Signer>,
+    /// The metrics (shared across reloads).
+    pub metrics: Arc<Metrics>,
     cache: Cache<Located, Arc<FileFacts>, FactsWeighter>,
     /// Where ids were found, and when: trusted for `revalidate` before storage is asked again.
     locations: Cache<(String, Format), (Located, Instant)>,
@@ -44,7 +47,12 @@ impl quick_cache::Weighter<Located, Arc<FileFacts>> for FactsWeighter {
 impl State {
     /// State for `config`, serving the objects of `storage` with tickets pointing at
     /// `public_url`.
-    pub fn new(config: Config, storage: Arc<Roots>, public_url: String) -> Self {
+    pub fn new(
+        config: Config,
+        storage: Arc<Roots>,
+        public_url: String,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let capacity = config.cache_mb.saturating_mul(1 << 20);
         let cache = Cache::with_weighter(1024, capacity, FactsWeighter);
         Self {
@@ -53,9 +61,15 @@ impl State {
             public_url: public_url.trim_end_matches('/').to_owned(),
             access: None,
             signer: None,
+            metrics,
             cache,
             locations: Cache::new(16 << 10),
         }
+    }
+
+    /// The facts cache's entries and estimated weight in bytes.
+    pub fn facts_cached(&self) -> (u64, u64) {
+        (self.cache.len() as u64, self.cache.weight())
     }
 
     /// Forgets where `located` was found: its objects changed, so the next ticket asks again.
@@ -90,8 +104,10 @@ impl State {
     /// file is never answered from a stale index.
     pub async fn facts(&self, located: &Located) -> Result<Arc<FileFacts>, Error> {
         if let Some(facts) = self.cache.get(located) {
+            self.metrics.facts(true);
             return Ok(facts);
         }
+        self.metrics.facts(false);
 
         self.cache
             .get_or_insert_async(located, async {

@@ -86,6 +86,14 @@ impl Signer {
         Ok(Self { mac, ttl })
     }
 
+    /// This signer's key with URLs that live for `ttl`.
+    pub fn with_ttl(&self, ttl: Duration) -> Self {
+        Self {
+            mac: self.mac.clone(),
+            ttl,
+        }
+    }
+
     /// The signer of the key in `file` (its bytes, surrounding whitespace trimmed), or of a
     /// fresh random key when `file` is `None`.
     pub fn load(file: Option<&Path>, ttl: Duration) -> Result<Self, String> {

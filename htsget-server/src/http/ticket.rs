@@ -77,7 +77,7 @@ pub(crate) async fn handle(
             {
                 Ok(admission) => Some(admission),
                 Err(denial) => {
-                    audit::denied(id, &denial);
+                    audit::denied(&state.metrics, id, &denial);
                     return Err(match denial {
                         Denial::Unauthenticated(refusal) => ApiError::Unauthenticated(refusal),
                         Denial::Forbidden { .. } => ApiError::Forbidden(DENIED.to_owned()),
@@ -123,7 +123,7 @@ pub(crate) async fn handle(
 
     if let Some(admission) = &admission {
         let permitted = admission.permits(&query);
-        audit::decided(id, admission, &query, permitted);
+        audit::decided(&state.metrics, id, admission, &query, permitted);
         if !permitted {
             return Err(ApiError::Forbidden(OUTSIDE.to_owned()));
         }

@@ -5,32 +5,43 @@ use std::fmt::Write as _;
 
 use htsget_core::{Class, Query};
 
-use crate::access::{Admission, Denial};
+use crate::{
+    access::{Admission, Denial},
+    metrics::Metrics,
+};
 
 /// The log target of audit lines.
 const TARGET: &str = "htsget::audit";
 
 /// Logs a caller refused before its query was read.
-pub(super) fn denied(id: &str, denial: &Denial) {
+pub(super) fn denied(metrics: &Metrics, id: &str, denial: &Denial) {
     let (subject, reason) = match denial {
         Denial::Unauthenticated(refusal) => ("-", refusal.reason()),
         Denial::Forbidden { subject } => (subject.as_str(), "no-grant"),
     };
+    metrics.decision("deny", reason);
     tracing::info!(target: TARGET, subject, id, region = "-", decision = "deny", reason, "ticket decision");
 }
 
 /// Logs the decision on an admitted caller's query.
-pub(super) fn decided(id: &str, admission: &Admission, query: &Query, permitted: bool) {
-    if !tracing::enabled!(target: TARGET, tracing::Level::INFO) {
-        return;
-    }
-    let subject = admission.subject.as_deref().unwrap_or("-");
-    let region = regions(query);
+pub(super) fn decided(
+    metrics: &Metrics,
+    id: &str,
+    admission: &Admission,
+    query: &Query,
+    permitted: bool,
+) {
     let (decision, reason) = match (permitted, &admission.grant) {
         (false, _) => ("deny", "outside-regions"),
         (true, Some(_)) => ("allow", "grant"),
         (true, None) => ("allow", "public"),
     };
+    metrics.decision(decision, reason);
+    if !tracing::enabled!(target: TARGET, tracing::Level::INFO) {
+        return;
+    }
+    let subject = admission.subject.as_deref().unwrap_or("-");
+    let region = regions(query);
     let grant = admission.grant.as_deref().unwrap_or("-");
     tracing::info!(target: TARGET, subject, id, region, decision, reason, grant, "ticket decision");
 }

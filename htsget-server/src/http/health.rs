@@ -1,0 +1,64 @@
+//! Health and metrics endpoints: `/healthz` (the process serves), `/readyz` (every data root
+//! reachable, token keys loaded) and `/metrics` (Prometheus text format). None needs a token;
+//! none names a path or a secret.
+
+use std::time::Duration;
+
+use hyper::{StatusCode, header};
+use serde_json::json;
+
+use super::{Response, full};
+use crate::{metrics, state::State};
+
+/// How long a readiness probe may wait on a store.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
+    let mut response = hyper::Response::new(full(body.to_string()));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+/// 200: the process is up and serving.
+pub(crate) fn healthz() -> Response {
+    json_response(StatusCode::OK, json!({ "status": "ok" }))
+}
+
+/// 200 when every data root answers and, with access control on, token keys are loaded;
+/// else 503 with the reasons.
+pub(crate) async fn readyz(state: &State) -> Response {
+    let mut reasons = state.storage.unready(PROBE_TIMEOUT).await;
+    if let Some(access) = &state.access
+        && access.verifier().keys_loaded() == 0
+    {
+        reasons.push("no token keys are loaded from the JWKS".to_owned());
+    }
+    if reasons.is_empty() {
+        json_response(StatusCode::OK, json!({ "status": "ready" }))
+    } else {
+        json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({ "status": "unready", "reasons": reasons }),
+        )
+    }
+}
+
+/// The metrics, as of now.
+pub(crate) fn metrics(state: &State) -> Response {
+    let (entries, weight) = state.facts_cached();
+    let mut response = hyper::Response::new(full(state.metrics.render(entries, weight)));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(metrics::CONTENT_TYPE),
+    );
+    response
+}
