@@ -5,5 +5,5 @@
 mod attacks;
 mod clients;
 mod data_urls;
-mod fixtures;
+pub(crate) mod fixtures;
 mod keys;

@@ -2,7 +2,7 @@
 //! modes, through samtools and bcftools given htsget URLs.
 
 mod faults;
-mod moto;
+pub(crate) mod moto;
 mod presign;
 mod scale;
 

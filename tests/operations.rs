@@ -1,5 +1,9 @@
 //! Operational behaviour: graceful shutdown lets streams finish; dropped streams free their
-//! file handles.
+//! file handles; health, metrics, logs, live reload and the viewer.
+
+mod endpoints;
+mod reload;
+mod viewer;
 
 use std::{
     io::{Read, Write},
