@@ -9,6 +9,7 @@
 #
 #   bench/load-test.sh                  # 60 s over ../shared/data, or $HTSGET_TEST_DATA
 #   DURATION=10 bench/load-test.sh      # shorter
+#   RELOAD_EVERY=2 bench/load-test.sh   # and a SIGHUP reload every 2 s of the run (none may fail)
 #
 # The mix: GET tickets over several ids and formats (regions, whole references, class=header),
 # a POST with two regions, service-info, and the data URLs of real tickets fetched at start
@@ -28,9 +29,12 @@ BASE=http://127.0.0.1:$PORT
 WORK=$(mktemp -d)
 SERVER=
 SAMPLER=
+RELOADER=
+RELOAD_EVERY=${RELOAD_EVERY:-}
 
 cleanup() {
   [ -n "$SAMPLER" ] && kill "$SAMPLER" 2>/dev/null || true
+  [ -n "$RELOADER" ] && kill "$RELOADER" 2>/dev/null || true
   [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true
   rm -rf "$WORK"
 }
@@ -48,8 +52,8 @@ fi
 # The server
 
 cargo build --release -q -p htsget-server
-RUST_LOG=warn ./target/release/htsget-server --data "$DATA" --bind "127.0.0.1:$PORT" \
-  2>"$WORK/server.log" &
+RUST_LOG=warn,htsget_server::server=info ./target/release/htsget-server --data "$DATA" \
+  --bind "127.0.0.1:$PORT" 2>"$WORK/server.log" &
 SERVER=$!
 for _ in $(seq 100); do curl -sf "$BASE/reads/service-info" >/dev/null && break; sleep 0.1; done
 curl -sf "$BASE/reads/service-info" >/dev/null || fail "the server did not start: $(cat "$WORK/server.log")"
@@ -198,8 +202,15 @@ SAMPLER=$!
 
 echo "load: $CONNECTIONS connections, $THREADS wrk threads, ${DURATION}s on $BASE;" \
   "$ENTRIES requests in rotation ($DATA_ENTRIES data URLs)"
+if [ -n "$RELOAD_EVERY" ]; then
+  ( while sleep "$RELOAD_EVERY"; do kill -HUP "$SERVER"; done ) &
+  RELOADER=$!
+fi
 load "$DURATION" "$WORK/wrk.txt"
+[ -n "$RELOADER" ] && { kill "$RELOADER" 2>/dev/null || true; RELOADER=; }
 cat "$WORK/wrk.txt"
+[ -n "$RELOAD_EVERY" ] &&
+  echo "reloads applied during the run: $(grep -c 'configuration reloaded' "$WORK/server.log")"
 
 kill "$SAMPLER" 2>/dev/null || true
 SAMPLER=
