@@ -136,5 +136,41 @@ seed_queries() {
   echo "query_get, query_post, range_header, bearer_token, signed_url: hand-written seeds"
 }
 
+# crypt4gh: mode byte 0 + a real file encrypted by python crypt4gh for the target's fixed key
+# ([7; 32]), 1 + a private key file, 2 + a public key file, 3 + a header value, 4 + a segment.
+seed_crypt4gh() {
+  mkdir -p "$corpus/crypt4gh"
+  if ! command -v crypt4gh >/dev/null; then
+    echo "seed.sh: no python crypt4gh; crypt4gh gets a hand-written seed only" >&2
+    seed crypt4gh magic '\x00crypt4gh\x01\x00\x00\x00\x01\x00\x00\x00'
+    return
+  fi
+  local tmp
+  tmp=$(mktemp -d)
+  python3 - "$tmp" <<'PY'
+import base64, sys
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives import serialization
+d = sys.argv[1]
+pub = X25519PrivateKey.from_private_bytes(b"\x07" * 32).public_key().public_bytes(
+    serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+text = "-----BEGIN CRYPT4GH PUBLIC KEY-----\n%s\n-----END CRYPT4GH PUBLIC KEY-----\n" % base64.b64encode(pub).decode()
+open(d + "/fuzz.pub", "w").write(text)
+open(d + "/header", "w").write(base64.b64encode(text.encode()).decode())
+PY
+  head -c 70000 /dev/urandom >"$tmp/plain"
+  crypt4gh encrypt --recipient_pk "$tmp/fuzz.pub" <"$tmp/plain" >"$tmp/plain.c4gh"
+  crypt4gh-keygen --sk "$tmp/k.sec" --pk "$tmp/k.pub" --nocrypt -f >/dev/null 2>&1
+  { printf '\x00'; cat "$tmp/plain.c4gh"; } >"$corpus/crypt4gh/file"
+  { printf '\x00'; head -c 124 "$tmp/plain.c4gh"; } >"$corpus/crypt4gh/header"
+  { printf '\x01'; cat "$tmp/k.sec"; } >"$corpus/crypt4gh/secret"
+  { printf '\x02'; cat "$tmp/k.pub"; } >"$corpus/crypt4gh/public"
+  { printf '\x03'; cat "$tmp/header"; } >"$corpus/crypt4gh/value"
+  { printf '\x04'; tail -c +125 "$tmp/plain.c4gh" | head -c 65564; } >"$corpus/crypt4gh/segment"
+  rm -rf "$tmp"
+  echo "crypt4gh: a python-encrypted file, its header and segment, key files, a header value"
+}
+
 seed_queries
+seed_crypt4gh
 seed_index_plan

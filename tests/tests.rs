@@ -5,6 +5,7 @@ mod clients;
 mod common;
 mod conformance;
 mod cram_properties;
+mod crypt4gh;
 mod demo;
 mod ground_truth;
 mod hostile;

@@ -70,6 +70,8 @@
 //! [GA4GH htsget 1.3]: https://samtools.github.io/hts-specs/htsget.html
 
 mod bgzf;
+#[cfg(feature = "crypt4gh")]
+pub mod crypt4gh;
 mod eof;
 mod error;
 pub mod facts;

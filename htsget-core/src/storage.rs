@@ -7,12 +7,16 @@
 //! alike; [`LocalStorage`] is the local implementation.
 
 mod blocking;
+#[cfg(feature = "crypt4gh")]
+pub mod crypt4gh;
 mod local;
 #[cfg(feature = "object-store")]
 mod object;
 
 use std::{fmt, future::Future, io, pin::Pin, sync::Arc, time::Duration};
 
+#[cfg(feature = "crypt4gh")]
+pub use self::crypt4gh::Crypt4ghStorage;
 pub use self::local::LocalStorage;
 #[cfg(feature = "object-store")]
 pub use self::object::{ObjectStorage, StoreOptions};

@@ -1,0 +1,118 @@
+//! Crypt4GH segments: each 64 KiB of plaintext is one ChaCha20-Poly1305 message, `nonce (12)
+//! | ciphertext | MAC (16)`: 65,564 bytes when full; only the last may be shorter.
+
+use chacha20poly1305::{ChaCha20Poly1305, KeyInit, aead::Aead};
+
+use super::Crypt4ghError;
+
+/// Plaintext bytes of a full segment.
+pub const PLAIN: u64 = 65_536;
+
+/// Encrypted bytes of a full segment.
+pub const ENCRYPTED: u64 = PLAIN + 28;
+
+/// The plaintext size of a file of `encrypted` bytes whose header is `header` bytes.
+///
+/// # Errors
+///
+/// [`Crypt4ghError::Segment`] if the sizes cannot be a Crypt4GH file (a last segment of 1 to 28
+/// bytes, or a file shorter than its header).
+pub fn plain_size(encrypted: u64, header: u64) -> Result<u64, Crypt4ghError> {
+    let data = encrypted.checked_sub(header).ok_or(Crypt4ghError::Segment(
+        "the file is shorter than its header",
+    ))?;
+    let (full, rest) = (data / ENCRYPTED, data % ENCRYPTED);
+    if (1..=28).contains(&rest) {
+        return Err(Crypt4ghError::Segment("a truncated last segment"));
+    }
+    Ok(full * PLAIN + rest.saturating_sub(28))
+}
+
+/// The encrypted byte range `[start, end)` of segment `index` in a file of `encrypted` bytes
+/// whose header is `header` bytes.
+pub fn range_of(index: u64, header: u64, encrypted: u64) -> (u64, u64) {
+    let start = header + index * ENCRYPTED;
+    (start, (start + ENCRYPTED).min(encrypted))
+}
+
+/// The segments holding plaintext `[start, end)` (non-empty): first and last index.
+pub fn covering(start: u64, end: u64) -> (u64, u64) {
+    (start / PLAIN, (end - 1) / PLAIN)
+}
+
+/// The plaintext of one encrypted segment, opened with the first of `keys` that opens it.
+///
+/// # Errors
+///
+/// [`Crypt4ghError::Segment`] if it is too short or too long, or no key opens it (tampered, or
+/// another file's).
+pub fn decrypt(keys: &[[u8; 32]], segment: &[u8]) -> Result<Vec<u8>, Crypt4ghError> {
+    if segment.len() < 28 || segment.len() as u64 > ENCRYPTED {
+        return Err(Crypt4ghError::Segment("a segment of impossible length"));
+    }
+    let (nonce, sealed) = segment.split_at(12);
+    let nonce: [u8; 12] = nonce.try_into().expect("12 bytes");
+    keys.iter()
+        .find_map(|key| {
+            ChaCha20Poly1305::new(&(*key).into())
+                .decrypt(&nonce.into(), sealed)
+                .ok()
+        })
+        .ok_or(Crypt4ghError::Segment("authentication failed"))
+}
+
+/// `plain` (at most 64 KiB) encrypted with `key` under `nonce`, as a segment.
+///
+/// # Panics
+///
+/// If `plain` is longer than a segment.
+pub fn encrypt(key: &[u8; 32], nonce: &[u8; 12], plain: &[u8]) -> Vec<u8> {
+    assert!(
+        plain.len() as u64 <= PLAIN,
+        "a segment holds at most 64 KiB"
+    );
+    let sealed = ChaCha20Poly1305::new(&(*key).into())
+        .encrypt(&(*nonce).into(), plain)
+        .expect("a segment always encrypts");
+    let mut out = Vec::with_capacity(12 + sealed.len());
+    out.extend_from_slice(nonce);
+    out.extend_from_slice(&sealed);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_plain_size() {
+        for (plain, encrypted) in [
+            (0, 0),
+            (1, 29),
+            (65_536, 65_564),
+            (65_537, 65_564 + 29),
+            (200_000, 3 * 65_564 + (200_000 - 3 * 65_536) + 28),
+        ] {
+            assert_eq!(plain_size(encrypted + 124, 124), Ok(plain), "{plain}");
+        }
+        assert!(plain_size(124 + 10, 124).is_err());
+        assert!(plain_size(100, 124).is_err());
+    }
+
+    #[test]
+    fn test_round_trip_and_tampering() {
+        let segment = encrypt(&[3; 32], &[4; 12], &[5; 1000]);
+        assert_eq!(segment.len(), 1028);
+        assert_eq!(
+            decrypt(&[[9; 32], [3; 32]], &segment).unwrap(),
+            vec![5; 1000]
+        );
+        let mut bad = segment.clone();
+        bad[500] ^= 1;
+        assert!(decrypt(&[[3; 32]], &bad).is_err());
+        assert!(decrypt(&[[3; 32]], &segment[..20]).is_err());
+        assert_eq!(covering(0, 1), (0, 0));
+        assert_eq!(covering(65_535, 65_537), (0, 1));
+        assert_eq!(range_of(1, 124, 200_000), (124 + 65_564, 124 + 2 * 65_564));
+    }
+}

@@ -1,0 +1,189 @@
+//! Encrypted files seen as plaintext: a [`Storage`] that answers for `key` with the plaintext of
+//! `key.c4gh` (decrypting only the segments a read touches) where `key` itself is not there, so
+//! facts and resolution work on encrypted files unchanged. The header is opened with the
+//! server's secret key when a file is opened.
+
+use std::{io, sync::Arc};
+
+use super::{BoxFuture, Identity, Metadata, Object, Storage};
+use crate::crypt4gh::{
+    header,
+    keys::SecretKey,
+    segments::{self, ENCRYPTED, PLAIN},
+};
+
+/// The suffix of encrypted files.
+pub const SUFFIX: &str = ".c4gh";
+
+/// The largest header read (64 packets of 64 KiB).
+const MAX_HEADER: u64 = 16 + header::MAX_PACKETS as u64 * header::MAX_PACKET_BYTES as u64;
+
+/// `inner`, with `key.c4gh` readable as `key` in plaintext.
+#[derive(Debug)]
+pub struct Crypt4ghStorage {
+    inner: Arc<dyn Storage>,
+    key: SecretKey,
+}
+
+impl Crypt4ghStorage {
+    /// The plaintext view of `inner`'s encrypted files, opened with `key`.
+    pub fn new(inner: Arc<dyn Storage>, key: SecretKey) -> Self {
+        Self { inner, key }
+    }
+
+    /// Opens `key.c4gh` as its plaintext.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` if it is not there; `InvalidData` if its header does not open with this
+    /// server's key, holds an edit list, or its size cannot be a Crypt4GH file.
+    pub async fn open_encrypted(&self, key: &str) -> io::Result<Arc<Encrypted>> {
+        let name = format!("{key}{SUFFIX}");
+        let object = self.inner.open(&name).await?;
+        Encrypted::open(object, &self.key).await.map(Arc::new)
+    }
+}
+
+fn invalid(error: impl std::fmt::Display) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, error.to_string())
+}
+
+impl Storage for Crypt4ghStorage {
+    fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Metadata>> {
+        Box::pin(async move {
+            match self.inner.head(key).await {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    Ok(self.open_encrypted(key).await?.metadata().clone())
+                }
+                other => other,
+            }
+        })
+    }
+
+    fn open<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Arc<dyn Object>>> {
+        Box::pin(async move {
+            match self.inner.open(key).await {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    let object: Arc<dyn Object> = self.open_encrypted(key).await?;
+                    Ok(object)
+                }
+                other => other,
+            }
+        })
+    }
+}
+
+/// An encrypted file's plaintext, decrypted segment by segment as it is read.
+#[derive(Debug)]
+pub struct Encrypted {
+    inner: Arc<dyn Object>,
+    header_len: u64,
+    keys: Arc<[[u8; 32]]>,
+    metadata: Metadata,
+}
+
+impl Encrypted {
+    async fn open(inner: Arc<dyn Object>, secret: &SecretKey) -> io::Result<Self> {
+        let size = inner.size();
+        let mut bytes = inner.read(0, size.min(64 << 10) as usize).await?;
+        let len = loop {
+            match header::length(&bytes).map_err(invalid)? {
+                Some(len) => break len,
+                None if (bytes.len() as u64) < size.min(MAX_HEADER) => {
+                    let more = (bytes.len() as u64 * 2).min(size).min(MAX_HEADER);
+                    bytes = inner.read(0, more as usize).await?;
+                }
+                None => return Err(invalid("a truncated Crypt4GH header")),
+            }
+        };
+        if len > size {
+            return Err(invalid("a truncated Crypt4GH header"));
+        }
+        if (bytes.len() as u64) < len {
+            bytes = inner.read(0, len as usize).await?;
+        }
+        let opened = header::read(&bytes, secret)
+            .map_err(invalid)?
+            .ok_or_else(|| invalid("a truncated Crypt4GH header"))?;
+        if opened.edits.is_some() {
+            return Err(invalid("stored files with an edit list are not supported"));
+        }
+        let plain = segments::plain_size(size, len).map_err(invalid)?;
+        let identity = Identity::new(format!("c4gh:{}", inner.metadata().identity().as_str()));
+        Ok(Self {
+            inner,
+            header_len: len,
+            keys: opened.keys.into(),
+            metadata: Metadata::new(plain, identity),
+        })
+    }
+
+    /// The stored (encrypted) object.
+    pub fn stored(&self) -> &Arc<dyn Object> {
+        &self.inner
+    }
+
+    /// The stored header's length: where segment 0 starts.
+    pub fn header_len(&self) -> u64 {
+        self.header_len
+    }
+
+    /// The file's data keys.
+    pub fn keys(&self) -> &[[u8; 32]] {
+        &self.keys
+    }
+
+    /// The plaintext of segments `first..=last`, each checked.
+    pub async fn segments(&self, first: u64, last: u64) -> io::Result<Vec<Vec<u8>>> {
+        let (start, _) = segments::range_of(first, self.header_len, self.inner.size());
+        let (_, end) = segments::range_of(last, self.header_len, self.inner.size());
+        let bytes = self.inner.read(start, (end - start) as usize).await?;
+        if (bytes.len() as u64) < end - start {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        bytes
+            .chunks(ENCRYPTED as usize)
+            .map(|segment| segments::decrypt(&self.keys, segment).map_err(invalid))
+            .collect()
+    }
+}
+
+impl Object for Encrypted {
+    fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    fn read_at(&self, offset: u64, mut buf: Vec<u8>) -> BoxFuture<'static, io::Result<Vec<u8>>> {
+        let end = (offset + buf.len() as u64).min(self.metadata.size());
+        let this = Self {
+            inner: Arc::clone(&self.inner),
+            header_len: self.header_len,
+            keys: Arc::clone(&self.keys),
+            metadata: self.metadata.clone(),
+        };
+        Box::pin(async move {
+            if end <= offset {
+                buf.clear();
+                return Ok(buf);
+            }
+            let (first, last) = segments::covering(offset, end);
+            let plain = this.segments(first, last).await?;
+            buf.truncate((end - offset) as usize);
+            let mut at = 0;
+            for (i, segment) in plain.iter().enumerate() {
+                let base = (first + i as u64) * PLAIN;
+                let from = offset.saturating_sub(base) as usize;
+                let to = ((end - base) as usize).min(segment.len());
+                if from >= to {
+                    continue;
+                }
+                buf[at..at + to - from].copy_from_slice(&segment[from..to]);
+                at += to - from;
+            }
+            if at < buf.len() {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            Ok(buf)
+        })
+    }
+}
