@@ -21,9 +21,11 @@ use htsget_core::{
 
 use crate::common::{block_on, data_dir};
 
+mod served;
+
 /// Runs a python `crypt4gh` command with `stdin` from a file and `stdout` to one; its
 /// success.
-fn crypt4gh(args: &[&str], stdin: &Path, stdout: &Path) -> bool {
+pub(crate) fn crypt4gh(args: &[&str], stdin: &Path, stdout: &Path) -> bool {
     Command::new("crypt4gh")
         .args(args)
         .stdin(std::fs::File::open(stdin).unwrap())

@@ -149,6 +149,13 @@ pub struct Cli {
     #[arg(long, value_name = "URL", env = "HTSGET_IGV_JS")]
     pub igv_js: Option<String>,
 
+    /// The server's Crypt4GH secret key file: files stored as `ID.bam.c4gh` (and `.cram.c4gh`,
+    /// `.vcf.gz.c4gh`, `.bcf.c4gh`, indexes plain or `.c4gh`) are served to clients asking with
+    /// `encryptionScheme=C4GH`, re-encrypted for their key. A locked key's passphrase comes from
+    /// `C4GH_PASSPHRASE`.
+    #[arg(long, value_name = "PATH", env = "HTSGET_C4GH_KEY")]
+    pub c4gh_key: Option<PathBuf>,
+
     /// Object-store settings.
     #[command(flatten)]
     pub store: StoreArgs,
@@ -207,6 +214,7 @@ struct FileConfig {
     metrics_bind: Option<SocketAddr>,
     log_format: Option<LogFormat>,
     igv_js: Option<String>,
+    c4gh_key: Option<PathBuf>,
 }
 
 /// A data root under an id prefix (`[[roots]]` in the file).
@@ -293,6 +301,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Where the viewer loads igv.js from.
     pub igv_js: String,
+    /// The Crypt4GH secret key file; `None`: encrypted files are not served.
+    pub c4gh_key: Option<PathBuf>,
     /// What service-info says.
     pub service: ServiceConfig,
 }
@@ -319,6 +329,7 @@ impl Default for Config {
             metrics_bind: None,
             log_format: LogFormat::Text,
             igv_js: DEFAULT_IGV_JS.to_owned(),
+            c4gh_key: None,
             service: ServiceConfig::default(),
         }
     }
@@ -461,6 +472,7 @@ impl Config {
                 .igv_js
                 .or(file.igv_js)
                 .unwrap_or_else(|| DEFAULT_IGV_JS.to_owned()),
+            c4gh_key: cli.c4gh_key.or(file.c4gh_key),
             service: file.service.unwrap_or_default(),
         };
 

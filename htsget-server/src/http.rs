@@ -2,6 +2,7 @@
 
 mod buffers;
 mod cors;
+mod crypt4gh;
 mod data;
 mod error;
 mod health;

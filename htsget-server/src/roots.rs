@@ -21,6 +21,8 @@ pub struct Root {
     pub urls: UrlMode,
     /// Its directory, for a local root (readiness checks it); `None` for a store.
     pub dir: Option<std::path::PathBuf>,
+    /// Its encrypted files (the same storage as `storage`, typed), with a Crypt4GH key.
+    pub crypt4gh: Option<Arc<htsget_core::storage::Crypt4ghStorage>>,
 }
 
 /// The data roots, longest prefix first; a key goes to the first whose prefix it starts with
@@ -75,6 +77,16 @@ impl Roots {
             }
         }
         reasons
+    }
+
+    /// Opens the encrypted file behind `key` (`key.c4gh`), as its plaintext.
+    pub async fn open_encrypted(
+        &self,
+        key: &str,
+    ) -> io::Result<Arc<htsget_core::storage::crypt4gh::Encrypted>> {
+        let (root, rest) = self.route(key).ok_or_else(not_found)?;
+        let encrypted = root.crypt4gh.as_ref().ok_or_else(not_found)?;
+        encrypted.open_encrypted(rest).await
     }
 
     /// Where the tickets of `key` send clients.
@@ -140,6 +152,7 @@ mod tests {
             storage: Arc::new(LocalStorage::new(dir.path())),
             urls,
             dir: Some(dir.path().to_owned()),
+            crypt4gh: None,
         };
         let mut archive = local(UrlMode::Direct);
         archive.prefix = "archive".into();
@@ -155,6 +168,7 @@ mod tests {
             storage: Arc::new(LocalStorage::new(dir.path())),
             urls: UrlMode::Server,
             dir: Some(dir.path().join("gone")),
+            crypt4gh: None,
         }]);
         assert!(only.route("b/x.bam").is_none());
 

@@ -21,7 +21,8 @@ use tokio::{net::TcpListener, sync::Semaphore};
 use crate::demo;
 use htsget_core::{
     LocalStorage, Storage,
-    storage::{ObjectStorage, StoreOptions},
+    crypt4gh::keys::SecretKey,
+    storage::{Crypt4ghStorage, ObjectStorage, StoreOptions},
 };
 
 use crate::{
@@ -65,6 +66,9 @@ pub enum StartError {
     /// Access control cannot start: its JWKS file, rules or URL key are refused.
     #[error("access control: {0}")]
     Access(String),
+    /// The Crypt4GH key file is refused.
+    #[error("Crypt4GH key {0}")]
+    Crypt4gh(String),
     /// The TLS certificate or key is refused.
     #[error("{0}")]
     Tls(String),
@@ -206,6 +210,10 @@ async fn build(
         (None, true) => Some(demo_root.ok_or(StartError::NoDataRoot)?.to_owned()),
     };
 
+    let c4gh = match &config.c4gh_key {
+        Some(path) => Some(load_c4gh_key(path)?),
+        None => None,
+    };
     let mut roots = Vec::new();
     let mut any_store = false;
     let configured = config
@@ -227,11 +235,19 @@ async fn build(
             });
         }
         any_store |= store;
+        let crypt4gh = c4gh
+            .clone()
+            .map(|key| Arc::new(Crypt4ghStorage::new(storage.clone(), key)));
+        let storage = match &crypt4gh {
+            Some(encrypted) => Arc::clone(encrypted) as Arc<dyn Storage>,
+            None => storage,
+        };
         roots.push(Root {
             prefix,
             storage,
             urls,
             dir: (!store).then_some(data),
+            crypt4gh,
         });
     }
     let root = root.unwrap_or_default();
@@ -276,7 +292,17 @@ async fn build(
     let mut state = State::new(config, Arc::new(Roots::new(roots)), public_url, metrics);
     state.access = access.map(Arc::new);
     state.signer = signer;
+    state.c4gh = c4gh;
     Ok((state, tls, root))
+}
+
+/// The server's Crypt4GH secret key from `path`, unlocked with `C4GH_PASSPHRASE` if locked.
+fn load_c4gh_key(path: &Path) -> Result<SecretKey, StartError> {
+    let refuse = |why: String| StartError::Crypt4gh(format!("{}: {why}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| refuse(e.to_string()))?;
+    let passphrase = std::env::var("C4GH_PASSPHRASE").ok();
+    SecretKey::from_file_text(&text, passphrase.as_deref().map(str::as_bytes))
+        .map_err(|e| refuse(e.to_string()))
 }
 
 impl Server {

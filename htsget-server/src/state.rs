@@ -28,6 +28,8 @@ pub struct State {
     pub signer: Option<Signer>,
     /// The metrics (shared across reloads).
     pub metrics: Arc<Metrics>,
+    /// The Crypt4GH secret key, when encrypted files are served.
+    pub c4gh: Option<htsget_core::crypt4gh::keys::SecretKey>,
     cache: Cache<Located, Arc<FileFacts>, FactsWeighter>,
     /// Where ids were found, and when: trusted for `revalidate` before storage is asked again.
     locations: Cache<(String, Format), (Located, Instant)>,
@@ -62,6 +64,7 @@ impl State {
             access: None,
             signer: None,
             metrics,
+            c4gh: None,
             cache,
             locations: Cache::new(16 << 10),
         }

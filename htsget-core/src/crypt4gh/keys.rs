@@ -45,6 +45,19 @@ impl SecretKey {
         PublicKey(x25519_dalek::PublicKey::from(&secret).to_bytes())
     }
 
+    /// A 32-byte key derived from this secret for `purpose` and `nonce` (the first half of
+    /// BLAKE2b-512 over the secret, the purpose and the nonce, each behind its length): replicas
+    /// holding the same secret derive the same key.
+    pub fn derive_key(&self, purpose: &[u8], nonce: &[u8]) -> [u8; 32] {
+        use blake2::{Blake2b512, Digest};
+        let mut hash = Blake2b512::new();
+        for part in [&self.0[..], purpose, nonce] {
+            hash.update((part.len() as u64).to_le_bytes());
+            hash.update(part);
+        }
+        hash.finalize()[..32].try_into().expect("64 bytes")
+    }
+
     /// The X25519 shared secret with `public`.
     pub(crate) fn diffie_hellman(&self, public: &PublicKey) -> [u8; 32] {
         let secret = x25519_dalek::StaticSecret::from(self.0);

@@ -12,6 +12,15 @@ use crate::crypt4gh::{
     segments::{self, ENCRYPTED, PLAIN},
 };
 
+/// The prefix of the identity of a file read through [`Crypt4ghStorage`] from its encrypted
+/// form: `Metadata::identity` tells an encrypted file from a plain one.
+pub const IDENTITY_PREFIX: &str = "c4gh:";
+
+/// Whether `metadata` is that of a file decrypted from `key.c4gh`.
+pub fn is_encrypted(metadata: &Metadata) -> bool {
+    metadata.identity().as_str().starts_with(IDENTITY_PREFIX)
+}
+
 /// The suffix of encrypted files.
 pub const SUFFIX: &str = ".c4gh";
 
@@ -109,7 +118,10 @@ impl Encrypted {
             return Err(invalid("stored files with an edit list are not supported"));
         }
         let plain = segments::plain_size(size, len).map_err(invalid)?;
-        let identity = Identity::new(format!("c4gh:{}", inner.metadata().identity().as_str()));
+        let identity = Identity::new(format!(
+            "{IDENTITY_PREFIX}{}",
+            inner.metadata().identity().as_str()
+        ));
         Ok(Self {
             inner,
             header_len: len,

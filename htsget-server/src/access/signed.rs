@@ -28,6 +28,12 @@ pub const EXPIRY: &str = "exp";
 /// The signature parameter.
 pub const SIGNATURE: &str = "sig";
 
+/// The Crypt4GH segments parameter: `c4=FIRST-LAST`.
+pub const SEGMENTS: &str = "c4";
+
+/// The Crypt4GH ticket nonce parameter, from which replicas derive the ticket's key.
+pub const TICKET_NONCE: &str = "k";
+
 /// The shortest signing key accepted, in bytes.
 pub const MIN_KEY_BYTES: usize = 32;
 
@@ -38,6 +44,13 @@ pub enum Signed {
     Span(BgzfSpan),
     /// Bytes within this range.
     Bytes(ByteRange),
+    /// Crypt4GH segments `first..=last`, re-encrypted with a ticket's key.
+    Segments {
+        /// The first segment.
+        first: u64,
+        /// The last segment.
+        last: u64,
+    },
 }
 
 /// Why a data URL is refused.
@@ -152,6 +165,22 @@ impl Signer {
         Ticket::from_locations(format, locations)
     }
 
+    /// `url` (already holding `v`, `c4` and `k`) signed for segments `first..=last` of file
+    /// `key` at `version` under ticket nonce `nonce`, valid until `now + ttl`.
+    pub fn segments_url(
+        &self,
+        url: String,
+        key: &str,
+        version: &str,
+        nonce: &str,
+        (first, last): (u64, u64),
+        now: u64,
+    ) -> String {
+        let file = self.file(key, &format!("{version}:{nonce}"));
+        let expiry = now.saturating_add(self.ttl.as_secs());
+        signed(&file, url, Signed::Segments { first, last }, expiry)
+    }
+
     /// The MAC state over the parts a ticket's URLs share: the file and its version, each
     /// behind its length, so no two different pairs give the same message.
     fn file(&self, key: &str, version: &str) -> Hmac<Sha256> {
@@ -171,14 +200,23 @@ impl Signer {
             return Err(Refused::Unsigned);
         };
         let expiry: u64 = digits(expiry).ok_or(Refused::Malformed)?;
-        let what = match (params.span, params.range) {
-            (Some(span), None) => Signed::Span(
+        let what = match (params.span, params.range, params.segments) {
+            (None, None, Some(segments)) => {
+                let (first, last) = segments.split_once('-').ok_or(Refused::Malformed)?;
+                let first = digits(first).ok_or(Refused::Malformed)?;
+                let last = digits(last).ok_or(Refused::Malformed)?;
+                if last < first {
+                    return Err(Refused::Malformed);
+                }
+                Signed::Segments { first, last }
+            }
+            (Some(span), None, None) => Signed::Span(
                 url::span_of(Some(&format!("{}={span}", span::url::PARAMETER)))
                     .ok()
                     .flatten()
                     .ok_or(Refused::Malformed)?,
             ),
-            (None, Some(range)) => {
+            (None, Some(range), None) => {
                 let (start, last) = range.split_once('-').ok_or(Refused::Malformed)?;
                 let (start, last): (u64, u64) = (
                     digits(start).ok_or(Refused::Malformed)?,
@@ -189,13 +227,18 @@ impl Signer {
                 }
                 Signed::Bytes(ByteRange::new(start, last + 1))
             }
-            (None, None) => return Err(Refused::Unsigned),
-            (Some(_), Some(_)) => return Err(Refused::Malformed),
+            (None, None, None) => return Err(Refused::Unsigned),
+            _ => return Err(Refused::Malformed),
         };
         let tag = URL_SAFE_NO_PAD
             .decode(signature)
             .map_err(|_| Refused::Signature)?;
-        tail(self.file(key, params.version.unwrap_or("")), what, expiry)
+        let version = params.version.unwrap_or("");
+        let version = match params.nonce {
+            Some(nonce) => format!("{version}:{nonce}"),
+            None => version.to_owned(),
+        };
+        tail(self.file(key, &version), what, expiry)
             .verify_slice(&tag)
             .map_err(|_| Refused::Signature)?;
         // Checked after the signature: an expiry is only worth reading once it is known to be
@@ -213,6 +256,7 @@ fn tail(mut mac: Hmac<Sha256>, what: Signed, expiry: u64) -> Hmac<Sha256> {
     let (kind, start, end) = match what {
         Signed::Span(s) => (0_u8, u64::from(s.start()), u64::from(s.end())),
         Signed::Bytes(r) => (1, r.start(), r.end()),
+        Signed::Segments { first, last } => (2, first, last),
     };
     let mut message = [0; 25];
     message[0] = kind;
@@ -239,6 +283,8 @@ struct Params<'a> {
     range: Option<&'a str>,
     expiry: Option<&'a str>,
     signature: Option<&'a str>,
+    segments: Option<&'a str>,
+    nonce: Option<&'a str>,
 }
 
 impl<'a> Params<'a> {
@@ -252,6 +298,8 @@ impl<'a> Params<'a> {
                 RANGE => &mut params.range,
                 EXPIRY => &mut params.expiry,
                 SIGNATURE => &mut params.signature,
+                SEGMENTS => &mut params.segments,
+                TICKET_NONCE => &mut params.nonce,
                 _ => continue,
             };
             if slot.replace(value).is_some() {

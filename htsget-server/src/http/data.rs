@@ -44,9 +44,17 @@ pub(crate) async fn handle(
         }
         None => None,
     };
+    let segments = match signed {
+        Some(Signed::Segments { first, last }) => Some((first, last)),
+        Some(_) => None,
+        None => super::crypt4gh::segments_of(query)?,
+    };
+    if let Some(segments) = segments {
+        return super::crypt4gh::serve(state, key, query, segments, request.headers(), head).await;
+    }
     let span = match signed {
         Some(Signed::Span(span)) => Some(span),
-        Some(Signed::Bytes(_)) => None,
+        Some(_) => None,
         None => url::span_of(query)?,
     };
     let object = state.storage.open(key).await.map_err(|e| {
@@ -61,6 +69,14 @@ pub(crate) async fn handle(
             }
         }
     })?;
+
+    // Encrypted files never leave in plaintext.
+    if htsget_core::storage::crypt4gh::is_encrypted(object.metadata()) {
+        return Err(Error::NotFound {
+            what: "data file".to_owned(),
+        }
+        .into());
+    }
 
     // The ticket's version of the file, or nothing: never a mix of two versions.
     if let Some(version) = url::version_of(query)
@@ -138,7 +154,7 @@ async fn serve_span(
 }
 
 /// A `200` of `len` bytes of `application/octet-stream` that accepts ranges.
-fn octet_stream(body: super::Body, len: u64) -> Response {
+pub(super) fn octet_stream(body: super::Body, len: u64) -> Response {
     let mut response = hyper::Response::new(body);
     let headers = response.headers_mut();
     headers.insert(
@@ -151,7 +167,10 @@ fn octet_stream(body: super::Body, len: u64) -> Response {
 }
 
 /// The single range asked for, as `(start, end exclusive)`; `None` without a `Range` header.
-fn requested_range(headers: &HeaderMap, size: u64) -> Result<Option<(u64, u64)>, ApiError> {
+pub(super) fn requested_range(
+    headers: &HeaderMap,
+    size: u64,
+) -> Result<Option<(u64, u64)>, ApiError> {
     let Some(value) = headers.get(header::RANGE) else {
         return Ok(None);
     };

@@ -88,8 +88,15 @@ pub(crate) async fn handle(
         None => None,
     };
 
+    let client_key = request.headers().get(super::crypt4gh::CLIENT_KEY).cloned();
+    let scheme: Option<String>;
     let query = match *request.method() {
-        Method::GET => Query::from_get(endpoint, form_urlencoded::parse(query_string.as_bytes()))?,
+        Method::GET => {
+            scheme = form_urlencoded::parse(query_string.as_bytes())
+                .find(|(key, _)| key == "encryptionScheme")
+                .map(|(_, value)| value.into_owned());
+            Query::from_get(endpoint, form_urlencoded::parse(query_string.as_bytes()))?
+        }
         Method::POST => {
             let on_url = form_urlencoded::parse(query_string.as_bytes())
                 .find(|(key, _)| GET_PARAMETERS.contains(&key.as_ref()));
@@ -105,6 +112,10 @@ pub(crate) async fn handle(
             let deadline = tokio::time::Instant::now() + state.config.header_timeout;
             let body = body::read_body(request, state.config.max_post_bytes, deadline).await?;
             let query = Query::from_post(endpoint, &body)?;
+            let found = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v.get("encryptionScheme")?.as_str().map(str::to_owned));
+            scheme = found;
             let regions = query.regions().map_or(0, <[_]>::len);
             if regions > state.config.max_regions {
                 return Err(Error::invalid_input(
@@ -129,27 +140,71 @@ pub(crate) async fn handle(
         }
     }
 
+    // `encryptionScheme=C4GH` (any case) asks for a Crypt4GH stream for the client's key.
+    let client = match scheme {
+        None => None,
+        Some(scheme) if scheme.eq_ignore_ascii_case("C4GH") => {
+            let mut headers = hyper::HeaderMap::new();
+            if let Some(value) = client_key {
+                headers.insert(super::crypt4gh::CLIENT_KEY, value);
+            }
+            Some(super::crypt4gh::client_key(&headers)?)
+        }
+        Some(_) => {
+            return Err(Error::invalid_input(
+                Reason::MalformedPath,
+                "the only encryptionScheme served is C4GH",
+            )
+            .into());
+        }
+    };
+
     let located = state.locate(id, query.format()).await?;
     let facts = state.facts(&located).await?;
     // No I/O: blocks cut inside are re-encoded when their URL is fetched.
     let plan = resolve(&query, &facts)?;
 
-    let ticket = match state.storage.urls(&located.data) {
-        UrlMode::Server => {
-            let url = data_url(&state.public_url, &located.data);
-            let identity = located.data_metadata.identity();
-            match &state.signer {
-                Some(signer) => {
-                    let now = jsonwebtoken::get_current_timestamp();
-                    signer.ticket(&plan, query.format(), &url, &located.data, identity, now)
-                }
-                None => {
-                    let url = span::url::with_version(&url, identity);
-                    Ticket::new(&plan, query.format(), &url, &BTreeMap::new())
+    let encrypted = htsget_core::storage::crypt4gh::is_encrypted(&located.data_metadata);
+    let ticket = match (encrypted, &client) {
+        (true, Some(client)) => {
+            Some(super::crypt4gh::ticket(state, &located, &plan, query.format(), client).await?)
+        }
+        (true, None) => {
+            return Err(Error::invalid_input(
+                Reason::MalformedPath,
+                "this id is stored encrypted: ask with encryptionScheme=C4GH and your Crypt4GH \
+                 public key in Htsget-Context-Public-Key",
+            )
+            .into());
+        }
+        (false, Some(_)) => {
+            return Err(Error::invalid_input(
+                Reason::MalformedPath,
+                "this id is not encrypted: ask without encryptionScheme",
+            )
+            .into());
+        }
+        (false, None) => None,
+    };
+    let ticket = match ticket {
+        Some(ticket) => ticket,
+        None => match state.storage.urls(&located.data) {
+            UrlMode::Server => {
+                let url = data_url(&state.public_url, &located.data);
+                let identity = located.data_metadata.identity();
+                match &state.signer {
+                    Some(signer) => {
+                        let now = jsonwebtoken::get_current_timestamp();
+                        signer.ticket(&plan, query.format(), &url, &located.data, identity, now)
+                    }
+                    None => {
+                        let url = span::url::with_version(&url, identity);
+                        Ticket::new(&plan, query.format(), &url, &BTreeMap::new())
+                    }
                 }
             }
-        }
-        UrlMode::Direct => direct::ticket(state, &located, &plan).await?,
+            UrlMode::Direct => direct::ticket(state, &located, &plan).await?,
+        },
     };
 
     let mut response = hyper::Response::new(full(ticket.to_json()));

@@ -1,0 +1,157 @@
+//! Encrypted files served re-keyed: every ground-truth row, with the data files encrypted for
+//! the server's key by python crypt4gh (indexes plain for some files, encrypted for others):
+//! the ticket's payload, decrypted by python crypt4gh with the client's secret key, reads in
+//! samtools/bcftools with empty stderr and gives the row's count.
+
+use std::{collections::BTreeSet, path::Path};
+
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use htsget_core::Format;
+
+use super::{crypt4gh, keygen};
+use crate::{
+    clients::ticket_url,
+    common::data_dir,
+    ground_truth::{count_reads, count_variants, rows},
+    server::{Reply, TestServer, request},
+};
+
+/// The payload of a ticket: inline parts decoded, URLs fetched with their headers only.
+fn payload(server: &TestServer, ticket: &serde_json::Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    for url in ticket["htsget"]["urls"].as_array().unwrap() {
+        let text = url["url"].as_str().unwrap();
+        if let Some(data) = text.strip_prefix("data:;base64,") {
+            out.extend(STANDARD.decode(data).unwrap());
+            continue;
+        }
+        let target = &text[text.find("/data/").unwrap()..];
+        let reply = request(server.addr, "GET", target, &[], b"");
+        assert_eq!(reply.status, 200, "{target}");
+        out.extend(reply.body);
+    }
+    out
+}
+
+#[test]
+fn every_ground_truth_row_re_keyed() {
+    let Some(dir) = data_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let (server_sk, server_pk) = keygen(tmp.path(), "server");
+    let (client_sk, client_pk) = keygen(tmp.path(), "client");
+    let root = tmp.path().join("root");
+    let rows = rows(&dir);
+
+    // Encrypt every data file; every other file's indexes too.
+    let files: BTreeSet<&str> = rows.iter().map(|r| r.file.as_str()).collect();
+    let recipient = ["encrypt", "--recipient_pk", server_pk.to_str().unwrap()];
+    for (i, file) in files.iter().enumerate() {
+        let target = root.join(format!("{file}.c4gh"));
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        assert!(crypt4gh(&recipient, &dir.join(file), &target), "{file}");
+        let row = rows.iter().find(|r| r.file == *file).unwrap();
+        for index in &row.indexes {
+            let from = dir.join(Path::new(file).parent().unwrap()).join(index);
+            let to = target.parent().unwrap().join(index);
+            if i % 2 == 0 {
+                std::fs::copy(&from, &to).unwrap();
+            } else {
+                assert!(crypt4gh(
+                    &recipient,
+                    &from,
+                    &to.with_extension(format!(
+                        "{}.c4gh",
+                        to.extension().unwrap().to_str().unwrap()
+                    ))
+                ));
+            }
+        }
+    }
+
+    let key = server_sk.clone();
+    let server = TestServer::start(Some(&root), move |config| config.c4gh_key = Some(key));
+    let client_header = STANDARD.encode(std::fs::read(&client_pk).unwrap());
+    let headers = [("Htsget-Context-Public-Key", client_header.as_str())];
+    let (mut passed, mut failures) = (0, Vec::new());
+
+    for (i, row) in rows.iter().enumerate() {
+        let url = ticket_url(&server.url, row) + "&encryptionScheme=C4GH";
+        let target = url.strip_prefix(&server.url).unwrap();
+        let reply: Reply = request(server.addr, "GET", target, &headers, b"");
+        if row.not_in_header {
+            if reply.status != 404 {
+                failures.push(format!("{target}: expected 404, got {}", reply.status));
+            }
+            continue;
+        }
+        if reply.status != 200 {
+            failures.push(format!(
+                "{target}: {} {}",
+                reply.status,
+                String::from_utf8_lossy(&reply.body)
+            ));
+            continue;
+        }
+        let sealed = tmp.path().join(format!("{i}.c4gh"));
+        std::fs::write(&sealed, payload(&server, &reply.json())).unwrap();
+        let out = tmp.path().join(format!("{i}.{}", row.format.extension()));
+        if !crypt4gh(
+            &["decrypt", "--sk", client_sk.to_str().unwrap()],
+            &sealed,
+            &out,
+        ) {
+            failures.push(format!(
+                "{target}: python crypt4gh cannot decrypt the payload"
+            ));
+            continue;
+        }
+        let out = out.to_str().unwrap();
+        let reference = row
+            .reference
+            .as_ref()
+            .map(|r| dir.join(r).to_string_lossy().into_owned());
+        let count = match row.format {
+            Format::Bam | Format::Cram => count_reads(out, row, reference.as_deref()),
+            Format::Vcf | Format::Bcf => count_variants(out, row),
+        };
+        match count {
+            Ok(count) if count == row.count => passed += 1,
+            Ok(count) => failures.push(format!("{target}: count {count}, expected {}", row.count)),
+            Err(why) => failures.push(format!("{target}: {why}")),
+        }
+    }
+    println!("Crypt4GH re-key: {passed} rows right");
+    assert!(passed > 200, "too few rows checked: {passed}");
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+
+    // Asked without encryptionScheme, an encrypted id is refused; the plaintext is never served.
+    let row = rows.iter().find(|r| r.format == Format::Bam).unwrap();
+    let plain = ticket_url(&server.url, row);
+    let reply = request(
+        server.addr,
+        "GET",
+        plain.strip_prefix(&server.url).unwrap(),
+        &[],
+        b"",
+    );
+    assert_eq!(
+        (reply.status, reply.error_name().as_str()),
+        (400, "InvalidInput")
+    );
+    let reply = request(server.addr, "GET", &format!("/data/{}", row.file), &[], b"");
+    assert_eq!(reply.status, 404);
+    // A missing or garbled client key: 400.
+    let target = ticket_url(&server.url, row) + "&encryptionScheme=C4GH";
+    let target = target.strip_prefix(&server.url).unwrap();
+    assert_eq!(request(server.addr, "GET", target, &[], b"").status, 400);
+    let garbled = [("Htsget-Context-Public-Key", "bm90IGEga2V5")];
+    assert_eq!(
+        request(server.addr, "GET", target, &garbled, b"").status,
+        400
+    );
+}
