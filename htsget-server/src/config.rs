@@ -156,6 +156,12 @@ pub struct Cli {
     #[arg(long, value_name = "PATH", env = "HTSGET_C4GH_KEY")]
     pub c4gh_key: Option<PathBuf>,
 
+    /// Crypt4GH tickets pass the stored segments through and re-wrap the file's own data key
+    /// for the client (who could then open every segment of the file), instead of re-keying;
+    /// the only way with `--urls direct`. Per root: `c4gh-passthrough` in `[[roots]]`.
+    #[arg(long, env = "HTSGET_C4GH_PASSTHROUGH")]
+    pub c4gh_passthrough: bool,
+
     /// Object-store settings.
     #[command(flatten)]
     pub store: StoreArgs,
@@ -215,6 +221,7 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     igv_js: Option<String>,
     c4gh_key: Option<PathBuf>,
+    c4gh_passthrough: Option<bool>,
 }
 
 /// A data root under an id prefix (`[[roots]]` in the file).
@@ -227,6 +234,8 @@ pub struct RootConfig {
     pub data: PathBuf,
     /// Where its ticket URLs point [default: `--urls`].
     pub urls: Option<UrlMode>,
+    /// Crypt4GH pass-through for this root [default: `--c4gh-passthrough`].
+    pub c4gh_passthrough: Option<bool>,
 }
 
 /// What service-info says about this service.
@@ -303,6 +312,8 @@ pub struct Config {
     pub igv_js: String,
     /// The Crypt4GH secret key file; `None`: encrypted files are not served.
     pub c4gh_key: Option<PathBuf>,
+    /// Crypt4GH tickets pass stored segments through (the file's key re-wrapped).
+    pub c4gh_passthrough: bool,
     /// What service-info says.
     pub service: ServiceConfig,
 }
@@ -330,6 +341,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             igv_js: DEFAULT_IGV_JS.to_owned(),
             c4gh_key: None,
+            c4gh_passthrough: false,
             service: ServiceConfig::default(),
         }
     }
@@ -473,6 +485,7 @@ impl Config {
                 .or(file.igv_js)
                 .unwrap_or_else(|| DEFAULT_IGV_JS.to_owned()),
             c4gh_key: cli.c4gh_key.or(file.c4gh_key),
+            c4gh_passthrough: cli.c4gh_passthrough || file.c4gh_passthrough.unwrap_or(false),
             service: file.service.unwrap_or_default(),
         };
 

@@ -129,8 +129,10 @@ fn with_extension(base: &str, extension: &str) -> String {
 pub fn data_key(key: &str) -> Result<&str, Error> {
     validate(key)?;
 
+    // A data file, or its Crypt4GH form (ciphertext: pass-through tickets point at it).
+    let data = key.strip_suffix(".c4gh").unwrap_or(key);
     let is_data = FORMATS.iter().any(|f| {
-        key.strip_suffix(f.extension())
+        data.strip_suffix(f.extension())
             .is_some_and(|stem| stem.ends_with('.'))
     }) || is_reference(key);
 

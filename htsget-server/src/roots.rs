@@ -23,6 +23,8 @@ pub struct Root {
     pub dir: Option<std::path::PathBuf>,
     /// Its encrypted files (the same storage as `storage`, typed), with a Crypt4GH key.
     pub crypt4gh: Option<Arc<htsget_core::storage::Crypt4ghStorage>>,
+    /// Whether its Crypt4GH tickets pass stored segments through.
+    pub passthrough: bool,
 }
 
 /// The data roots, longest prefix first; a key goes to the first whose prefix it starts with
@@ -89,6 +91,11 @@ impl Roots {
         encrypted.open_encrypted(rest).await
     }
 
+    /// Whether the Crypt4GH tickets of `key` pass stored segments through.
+    pub fn passthrough(&self, key: &str) -> bool {
+        self.route(key).is_some_and(|(root, _)| root.passthrough)
+    }
+
     /// Where the tickets of `key` send clients.
     pub fn urls(&self, key: &str) -> UrlMode {
         self.route(key)
@@ -153,6 +160,7 @@ mod tests {
             urls,
             dir: Some(dir.path().to_owned()),
             crypt4gh: None,
+            passthrough: false,
         };
         let mut archive = local(UrlMode::Direct);
         archive.prefix = "archive".into();
@@ -169,6 +177,7 @@ mod tests {
             urls: UrlMode::Server,
             dir: Some(dir.path().join("gone")),
             crypt4gh: None,
+            passthrough: false,
         }]);
         assert!(only.route("b/x.bam").is_none());
 

@@ -219,9 +219,9 @@ async fn build(
     let configured = config
         .roots
         .iter()
-        .map(|r| (r.prefix.clone(), r.data.clone(), r.urls));
-    let main = root.clone().map(|root| (String::new(), root, None));
-    for (prefix, data, urls) in main.into_iter().chain(configured) {
+        .map(|r| (r.prefix.clone(), r.data.clone(), r.urls, r.c4gh_passthrough));
+    let main = root.clone().map(|root| (String::new(), root, None, None));
+    for (prefix, data, urls, passthrough) in main.into_iter().chain(configured) {
         let urls = urls.unwrap_or(config.store.urls);
         let (data, storage) = open_root(data, &config, &metrics)?;
         let store = is_store_url(&data.to_string_lossy());
@@ -248,6 +248,7 @@ async fn build(
             urls,
             dir: (!store).then_some(data),
             crypt4gh,
+            passthrough: passthrough.unwrap_or(config.c4gh_passthrough),
         });
     }
     let root = root.unwrap_or_default();

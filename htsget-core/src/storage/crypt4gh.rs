@@ -69,6 +69,17 @@ impl Storage for Crypt4ghStorage {
         })
     }
 
+    fn presign<'a>(
+        &'a self,
+        key: &'a str,
+        metadata: &'a Metadata,
+        range: crate::ByteRange,
+        ttl: std::time::Duration,
+    ) -> Option<BoxFuture<'a, io::Result<super::Presigned>>> {
+        // Only stored objects (ciphertext included) are presigned, never a plaintext view.
+        self.inner.presign(key, metadata, range, ttl)
+    }
+
     fn open<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Arc<dyn Object>>> {
         Box::pin(async move {
             match self.inner.open(key).await {

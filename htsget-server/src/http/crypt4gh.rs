@@ -10,6 +10,8 @@
 
 use std::{io, sync::Arc};
 
+use htsget_core::Storage as _;
+
 use bytes::Bytes;
 use futures_util::StreamExt as _;
 use htsget_core::{
@@ -195,6 +197,136 @@ pub(crate) async fn ticket(
         locations.push((*section, location));
     }
     Ok(Ticket::from_locations(format, locations))
+}
+
+/// The pass-through Crypt4GH ticket of `plan` for `client`: the file's own data keys and the
+/// edit list in a header for the client, the stored segments as they are (byte ranges of the
+/// `.c4gh` object: this server's data endpoint, or presigned store URLs for `direct` roots),
+/// and the cut blocks, the EOF marker and a partial last segment encrypted with the file's key,
+/// inline. The client can open every segment of the file with that key: that is the price.
+pub(crate) async fn passthrough_ticket(
+    state: &State,
+    located: &Located,
+    plan: &Plan,
+    format: Format,
+    client: &PublicKey,
+) -> Result<Ticket, ApiError> {
+    let io = |source| Error::Io {
+        what: "data file",
+        source,
+    };
+    let encrypted = state
+        .storage
+        .open_encrypted(&located.data)
+        .await
+        .map_err(io)?;
+    if encrypted.metadata() != &located.data_metadata {
+        state.forget(located);
+        return Err(io(Fault::Changed.into()).into());
+    }
+    let plan = load::inline(&*encrypted as &dyn Object, plan).await?;
+    let file_key = encrypted.keys()[0];
+    let plain_size = encrypted.metadata().size();
+    let final_segment = plain_size.div_ceil(PLAIN).saturating_sub(1);
+    let partial_final = plain_size % PLAIN != 0;
+
+    let mut layout = Vec::new();
+    let mut pieces = Vec::new();
+    for part in plan.parts() {
+        match part.content() {
+            Content::Inline(bytes) if !bytes.is_empty() => {
+                let padding = (PLAIN - bytes.len() as u64 % PLAIN) % PLAIN;
+                layout.push((0, bytes.len() as u64, padding));
+                pieces.push((
+                    part.section(),
+                    Piece::Inline(encrypt_padded(&file_key, bytes)),
+                ));
+            }
+            Content::Span(Span::Bytes(range)) if !range.is_empty() => {
+                let (first, last) = segments::covering(range.start(), range.end());
+                layout.push((
+                    range.start() - first * PLAIN,
+                    range.len(),
+                    (last + 1) * PLAIN - range.end(),
+                ));
+                // Only a stream's last segment may be short: a short last segment of the file
+                // goes padded, re-encrypted with the file's own key.
+                let stored_last = if last == final_segment && partial_final {
+                    last.checked_sub(1).filter(|l| *l >= first)
+                } else {
+                    Some(last)
+                };
+                if let Some(stored_last) = stored_last {
+                    pieces.push((part.section(), Piece::Segments(first, stored_last)));
+                }
+                if stored_last != Some(last) {
+                    let plain = encrypted.segments(last, last).await.map_err(io)?.remove(0);
+                    pieces.push((
+                        part.section(),
+                        Piece::Inline(encrypt_padded(&file_key, &plain)),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    let head = header::write(client, encrypted.keys(), Some(&edits::build(layout)));
+
+    let raw_key = format!("{}{}", located.data, htsget_core::storage::crypt4gh::SUFFIX);
+    let raw = encrypted.stored().metadata().clone();
+    let (header_len, stored_size) = (encrypted.header_len(), encrypted.stored().size());
+    let direct = state.storage.urls(&located.data) == crate::config::UrlMode::Direct;
+    let now = jsonwebtoken::get_current_timestamp();
+    let mut locations = vec![(Section::Header, Location::Inline(&head))];
+    for (section, piece) in &pieces {
+        match piece {
+            Piece::Inline(bytes) => locations.push((*section, Location::Inline(bytes))),
+            Piece::Segments(first, last) => {
+                let start = segments::range_of(*first, header_len, stored_size).0;
+                let end = segments::range_of(*last, header_len, stored_size).1;
+                for piece in htsget_core::ticket::split(htsget_core::ByteRange::new(start, end)) {
+                    let (url, headers) = if direct {
+                        let presigned = state
+                            .storage
+                            .presign(&raw_key, &raw, piece, state.config.store.presign_ttl)
+                            .ok_or_else(|| io(Fault::Failed.into()))?
+                            .await
+                            .map_err(io)?;
+                        (presigned.url, presigned.headers.into_iter().collect())
+                    } else {
+                        stored_url(state, &raw_key, &raw, piece, now)
+                    };
+                    locations.push((*section, Location::Url { url, headers }));
+                }
+            }
+        }
+    }
+    Ok(Ticket::from_locations(format, locations))
+}
+
+/// This server's URL for `range` of the stored object `key` (signed under access control),
+/// with its `Range` header.
+fn stored_url(
+    state: &State,
+    key: &str,
+    metadata: &htsget_core::storage::Metadata,
+    range: htsget_core::ByteRange,
+    now: u64,
+) -> (String, std::collections::BTreeMap<String, String>) {
+    let base = data_url(&state.public_url, key);
+    let mut plan = Plan::new();
+    plan.push(Section::Body, Content::Span(Span::Bytes(range)));
+    let ticket = match &state.signer {
+        Some(signer) => signer.ticket(&plan, Format::Bam, &base, key, metadata.identity(), now),
+        None => Ticket::new(
+            &plan,
+            Format::Bam,
+            &url::with_version(&base, metadata.identity()),
+            &Default::default(),
+        ),
+    };
+    let url = &ticket.urls()[0];
+    (url.url().to_owned(), url.headers().clone())
 }
 
 /// The `c4=FIRST-LAST` of an unsigned data URL, if it names segments.

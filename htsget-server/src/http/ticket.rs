@@ -166,6 +166,10 @@ pub(crate) async fn handle(
 
     let encrypted = htsget_core::storage::crypt4gh::is_encrypted(&located.data_metadata);
     let ticket = match (encrypted, &client) {
+        (true, Some(client)) if state.storage.passthrough(&located.data) => Some(
+            super::crypt4gh::passthrough_ticket(state, &located, &plan, query.format(), client)
+                .await?,
+        ),
         (true, Some(client)) => {
             Some(super::crypt4gh::ticket(state, &located, &plan, query.format(), client).await?)
         }
