@@ -21,6 +21,7 @@ use htsget_core::{
 
 use crate::common::{block_on, data_dir};
 
+mod rekey;
 mod served;
 
 /// Runs a python `crypt4gh` command with `stdin` from a file and `stdout` to one; its

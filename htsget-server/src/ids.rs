@@ -110,6 +110,12 @@ fn missing(error: io::Error, what: &'static str, absent: impl FnOnce() -> Error)
             what,
             source: error,
         }
+    } else if error.kind() == io::ErrorKind::InvalidData {
+        // There, but unreadable: an encrypted file this server's key does not open.
+        Error::InvalidData {
+            what,
+            source: error,
+        }
     } else {
         absent()
     }

@@ -1,0 +1,158 @@
+//! Re-keyed tickets up close: the ticket's key opens what the ticket serves and none of the
+//! stored segments; URLs give the same bytes fetched twice or split into sub-ranges; a
+//! tampered segment fails the stream; a file the server key cannot open is a 500 without detail.
+
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use htsget_core::crypt4gh::{
+    header,
+    keys::SecretKey,
+    segments::{self, ENCRYPTED},
+};
+
+use super::{crypt4gh, keygen};
+use crate::{
+    common::data_dir,
+    server::{TestServer, request},
+};
+
+const TICKET: &str = "/reads/na?referenceName=11&start=4999999&end=5050000&encryptionScheme=C4GH";
+
+#[test]
+fn re_keyed_tickets_open_only_what_they_serve() {
+    let Some(dir) = data_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let (server_sk, server_pk) = keygen(tmp.path(), "server");
+    let (client_sk, client_pk) = keygen(tmp.path(), "client");
+    let (_, stranger_pk) = keygen(tmp.path(), "stranger");
+    let root = tmp.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let bam = dir.join("bam/htsnexus_test_NA12878.bam");
+    for (name, recipient) in [("na", &server_pk), ("stranger", &stranger_pk)] {
+        let to = root.join(format!("{name}.bam.c4gh"));
+        assert!(crypt4gh(
+            &["encrypt", "--recipient_pk", recipient.to_str().unwrap()],
+            &bam,
+            &to
+        ));
+        std::fs::copy(
+            dir.join("bam/htsnexus_test_NA12878.bam.bai"),
+            root.join(format!("{name}.bam.bai")),
+        )
+        .unwrap();
+    }
+    let key = server_sk.clone();
+    let server = TestServer::start(Some(&root), move |config| config.c4gh_key = Some(key));
+    let client = STANDARD.encode(std::fs::read(&client_pk).unwrap());
+    let headers = [("Htsget-Context-Public-Key", client.as_str())];
+
+    let reply = request(server.addr, "GET", TICKET, &headers, b"");
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let ticket = reply.json();
+    let urls = ticket["htsget"]["urls"].as_array().unwrap();
+
+    // The ticket's key, as the client opens it.
+    let secret =
+        SecretKey::from_file_text(&std::fs::read_to_string(&client_sk).unwrap(), None).unwrap();
+    let head = STANDARD
+        .decode(
+            urls[0]["url"]
+                .as_str()
+                .unwrap()
+                .strip_prefix("data:;base64,")
+                .unwrap(),
+        )
+        .unwrap();
+    let opened = header::read(&head, &secret).unwrap().unwrap();
+    assert_eq!(opened.keys.len(), 1);
+    assert!(opened.edits.is_some());
+
+    // It opens every served segment...
+    let link = urls
+        .iter()
+        .map(|u| u["url"].as_str().unwrap())
+        .find(|u| u.contains("&c4="))
+        .expect("a segments URL");
+    let target = &link[link.find("/data/").unwrap()..];
+    let served = request(server.addr, "GET", target, &[], b"").body;
+    assert!(!served.is_empty() && served.len() % ENCRYPTED as usize == 0);
+    for segment in served.chunks(ENCRYPTED as usize) {
+        assert!(segments::decrypt(&opened.keys, segment).is_ok());
+    }
+    // ...and no stored one.
+    let stored = std::fs::read(root.join("na.bam.c4gh")).unwrap();
+    let header_len = header::length(&stored).unwrap().unwrap() as usize;
+    for segment in stored[header_len..].chunks(ENCRYPTED as usize) {
+        assert!(
+            segments::decrypt(&opened.keys, segment).is_err(),
+            "the ticket key opens a stored segment"
+        );
+    }
+
+    // The same bytes fetched again, and as three sub-ranges.
+    assert_eq!(request(server.addr, "GET", target, &[], b"").body, served);
+    let (a, b) = (served.len() / 3, 2 * served.len() / 3);
+    let mut pieces = Vec::new();
+    for (start, end) in [(0, a), (a, b), (b, served.len())] {
+        let range = format!("bytes={start}-{}", end - 1);
+        let reply = request(server.addr, "GET", target, &[("Range", &range)], b"");
+        assert_eq!(reply.status, 206);
+        pieces.extend(reply.body);
+    }
+    assert!(pieces == served, "sub-ranges differ from the whole");
+
+    // A stored segment of that URL tampered with in place (same file identity, so the ticket
+    // stays valid): the stream is cut short of its Content-Length, never silently wrong.
+    let c4 = target
+        .split("c4=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    let (first, last) = c4.split_once('-').unwrap();
+    let (first, last): (usize, usize) = (first.parse().unwrap(), last.parse().unwrap());
+    let victim = header_len + (first + last).div_ceil(2) * ENCRYPTED as usize + 100;
+    let path = root.join("na.bam.c4gh");
+    let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let mut tampered = stored.clone();
+    tampered[victim] ^= 1;
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        file.seek(SeekFrom::Start(victim as u64)).unwrap();
+        file.write_all(&tampered[victim..=victim]).unwrap();
+        file.set_modified(modified).unwrap();
+    }
+    let reply = request(server.addr, "GET", target, &[], b"");
+    let promised: usize = reply.header("content-length").unwrap().parse().unwrap();
+    assert!(
+        reply.body.len() < promised,
+        "a tampered segment went out silently"
+    );
+
+    // A file for another key: 500, saying nothing of keys or paths.
+    let reply = request(
+        server.addr,
+        "GET",
+        &TICKET.replace("/na?", "/stranger?"),
+        &headers,
+        b"",
+    );
+    assert_eq!(
+        (reply.status, reply.error_name().as_str()),
+        (500, "InternalServerError")
+    );
+    let message = reply.json()["htsget"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        !message.contains(root.to_str().unwrap()) && !message.contains("key"),
+        "{message}"
+    );
+}
