@@ -79,7 +79,7 @@ fn re_keyed_tickets_open_only_what_they_serve() {
         .expect("a segments URL");
     let target = &link[link.find("/data/").unwrap()..];
     let served = request(server.addr, "GET", target, &[], b"").body;
-    assert!(!served.is_empty() && served.len() % ENCRYPTED as usize == 0);
+    assert!(!served.is_empty() && served.len().is_multiple_of(ENCRYPTED as usize));
     for segment in served.chunks(ENCRYPTED as usize) {
         assert!(segments::decrypt(&opened.keys, segment).is_ok());
     }
