@@ -183,3 +183,104 @@ fn every_ground_truth_row(passthrough: bool) {
         400
     );
 }
+
+#[test]
+fn pass_through_with_direct_urls_from_an_s3_bucket() {
+    let Some(dir) = data_dir() else { return };
+    let Some(moto) = crate::object_store::moto::Moto::start() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let (server_sk, server_pk) = keygen(tmp.path(), "server");
+    let (client_sk, client_pk) = keygen(tmp.path(), "client");
+    let upload = tmp.path().join("upload/bam");
+    std::fs::create_dir_all(&upload).unwrap();
+    let bam = dir.join("bam/htsnexus_test_NA12878.bam");
+    let recipient = ["encrypt", "--recipient_pk", server_pk.to_str().unwrap()];
+    assert!(crypt4gh(&recipient, &bam, &upload.join("na.bam.c4gh")));
+    std::fs::copy(
+        dir.join("bam/htsnexus_test_NA12878.bam.bai"),
+        upload.join("na.bam.bai"),
+    )
+    .unwrap();
+    moto.upload("crypt", "archive", &tmp.path().join("upload"));
+
+    let options = moto.settings();
+    let server = TestServer::start(None, move |config| {
+        config.data = Some("s3://crypt/archive".into());
+        config.store.urls = htsget_server::config::UrlMode::Direct;
+        config.store.options = options.into_iter().collect();
+        config.c4gh_key = Some(server_sk);
+        config.c4gh_passthrough = true;
+    });
+    let client = STANDARD.encode(std::fs::read(&client_pk).unwrap());
+    let target = "/reads/bam/na?referenceName=11&start=4999999&end=5050000&encryptionScheme=C4GH";
+    let reply = request(
+        server.addr,
+        "GET",
+        target,
+        &[("Htsget-Context-Public-Key", &client)],
+        b"",
+    );
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let ticket = reply.json();
+
+    // Every URL goes to the store, presigned; none to this server.
+    let mut sealed = Vec::new();
+    let mut presigned = 0;
+    for url in ticket["htsget"]["urls"].as_array().unwrap() {
+        let text = url["url"].as_str().unwrap();
+        if let Some(data) = text.strip_prefix("data:;base64,") {
+            sealed.extend(STANDARD.decode(data).unwrap());
+            continue;
+        }
+        assert!(text.starts_with(&moto.endpoint()), "{text}");
+        presigned += 1;
+        let target = &text[moto.endpoint().len()..];
+        let headers: Vec<(String, String)> = url["headers"]
+            .as_object()
+            .map(|h| {
+                h.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let addr = moto
+            .endpoint()
+            .trim_start_matches("http://")
+            .parse()
+            .unwrap();
+        let reply = request(addr, "GET", target, &headers, b"");
+        assert_eq!(reply.status, 206, "{target}");
+        sealed.extend(reply.body);
+    }
+    assert!(presigned > 0);
+
+    let (input, output) = (
+        tmp.path().join("region.c4gh"),
+        tmp.path().join("region.bam"),
+    );
+    std::fs::write(&input, sealed).unwrap();
+    assert!(crypt4gh(
+        &["decrypt", "--sk", client_sk.to_str().unwrap()],
+        &input,
+        &output
+    ));
+    let output = output.to_str().unwrap();
+    let index = crate::common::run("samtools", &["index", output]);
+    assert!(index.status.success() && index.stderr.is_empty());
+    let region = "11:5000000-5050000";
+    let count = crate::common::run("samtools", &["view", "-c", output, region]);
+    let direct = crate::common::run("samtools", &["view", "-c", bam.to_str().unwrap(), region]);
+    assert!(count.status.success() && count.stderr.is_empty());
+    assert_eq!(count.stdout, direct.stdout);
+}
