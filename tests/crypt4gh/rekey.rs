@@ -105,7 +105,7 @@ fn re_keyed_tickets_open_only_what_they_serve() {
     }
     assert!(pieces == served, "sub-ranges differ from the whole");
 
-    // A stored segment of that URL tampered with in place (same file identity, so the ticket
+    // A stored segment under that URL tampered with in place (same file identity, so the ticket
     // stays valid): the stream is cut short of its Content-Length, never silently wrong.
     let c4 = target
         .split("c4=")
@@ -116,7 +116,9 @@ fn re_keyed_tickets_open_only_what_they_serve() {
         .unwrap();
     let (first, last) = c4.split_once('-').unwrap();
     let (first, last): (usize, usize) = (first.parse().unwrap(), last.parse().unwrap());
-    let victim = header_len + (first + last).div_ceil(2) * ENCRYPTED as usize + 100;
+    // c4 is a plaintext range: tamper with the stored segment in its middle.
+    let middle = (first + last) / 2 / segments::PLAIN as usize;
+    let victim = header_len + middle * ENCRYPTED as usize + 100;
     let path = root.join("na.bam.c4gh");
     let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
     let mut tampered = stored.clone();

@@ -28,7 +28,7 @@ pub const EXPIRY: &str = "exp";
 /// The signature parameter.
 pub const SIGNATURE: &str = "sig";
 
-/// The Crypt4GH segments parameter: `c4=FIRST-LAST`.
+/// The Crypt4GH re-keyed range parameter: `c4=START-END` (plaintext, end exclusive).
 pub const SEGMENTS: &str = "c4";
 
 /// The Crypt4GH ticket nonce parameter, from which replicas derive the ticket's key.
@@ -44,11 +44,11 @@ pub enum Signed {
     Span(BgzfSpan),
     /// Bytes within this range.
     Bytes(ByteRange),
-    /// Crypt4GH segments `first..=last`, re-encrypted with a ticket's key.
+    /// Plaintext bytes `[first, last)` of a Crypt4GH file, re-encrypted with a ticket's key.
     Segments {
-        /// The first segment.
+        /// The first byte.
         first: u64,
-        /// The last segment.
+        /// The end (exclusive).
         last: u64,
     },
 }
@@ -165,20 +165,20 @@ impl Signer {
         Ticket::from_locations(format, locations)
     }
 
-    /// `url` (already holding `v`, `c4` and `k`) signed for segments `first..=last` of file
-    /// `key` at `version` under ticket nonce `nonce`, valid until `now + ttl`.
-    pub fn segments_url(
+    /// `url` (already holding `v`, what it serves and `k`) signed for `what` of file `key` at
+    /// `version` under ticket nonce `nonce`, valid until `now + ttl`.
+    pub fn rekeyed_url(
         &self,
         url: String,
         key: &str,
         version: &str,
         nonce: &str,
-        (first, last): (u64, u64),
+        what: Signed,
         now: u64,
     ) -> String {
         let file = self.file(key, &format!("{version}:{nonce}"));
         let expiry = now.saturating_add(self.ttl.as_secs());
-        signed(&file, url, Signed::Segments { first, last }, expiry)
+        signed(&file, url, what, expiry)
     }
 
     /// The MAC state over the parts a ticket's URLs share: the file and its version, each
@@ -205,7 +205,7 @@ impl Signer {
                 let (first, last) = segments.split_once('-').ok_or(Refused::Malformed)?;
                 let first = digits(first).ok_or(Refused::Malformed)?;
                 let last = digits(last).ok_or(Refused::Malformed)?;
-                if last < first {
+                if last <= first {
                     return Err(Refused::Malformed);
                 }
                 Signed::Segments { first, last }

@@ -41,16 +41,13 @@ use super::{
     ticket::data_url,
 };
 use crate::{
-    access::signed::{SEGMENTS, TICKET_NONCE},
+    access::signed::{SEGMENTS, Signed, TICKET_NONCE},
     ids::Located,
     state::State,
 };
 
 /// The request header holding the client's public key (base64 of its key file).
 pub(crate) const CLIENT_KEY: &str = "htsget-context-public-key";
-
-/// The most segments one URL covers (1 GiB of plaintext).
-const MAX_URL_SEGMENTS: u64 = 16 << 10;
 
 /// What ticket keys are derived for.
 const PURPOSE: &[u8] = b"htsget re-key ticket";
@@ -76,12 +73,6 @@ fn ticket_key(secret: &SecretKey, nonce: &str) -> [u8; 32] {
     secret.derive_key(PURPOSE, nonce.as_bytes())
 }
 
-/// The nonce of re-encrypted segment `index` under `key`: deterministic, distinct per segment.
-fn segment_nonce(key: &[u8; 32], index: u64) -> [u8; 12] {
-    let derived = SecretKey::from_bytes(*key).derive_key(b"segment nonce", &index.to_le_bytes());
-    derived[..12].try_into().expect("32 bytes")
-}
-
 /// `plain` padded with zeros to a whole number of segments, encrypted with `key` (random
 /// nonces: these bytes are made once, inline in the ticket).
 fn encrypt_padded(key: &[u8; 32], plain: &[u8]) -> Vec<u8> {
@@ -100,8 +91,19 @@ fn encrypt_padded(key: &[u8; 32], plain: &[u8]) -> Vec<u8> {
 enum Piece {
     /// Encrypted inline bytes.
     Inline(Vec<u8>),
-    /// Stored segments `first..=last`, re-keyed by the data endpoint.
+    /// Stored segments `first..=last`, passed through.
     Segments(u64, u64),
+    /// Plaintext the data endpoint re-encrypts with the ticket key.
+    ReKeyed(ReKeyed),
+}
+
+/// The plaintext a re-keyed URL serves, in fresh segments padded at the end.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub(crate) enum ReKeyed {
+    /// The file's plaintext bytes `[start, end)`.
+    Bytes(u64, u64),
+    /// A BGZF span's contents (cut blocks re-encoded around whole blocks).
+    Span(htsget_core::BgzfSpan),
 }
 
 /// The re-keyed Crypt4GH ticket of `plan` for `client`.
@@ -129,35 +131,45 @@ pub(crate) async fn ticket(
         state.forget(located);
         return Err(io(Fault::Changed.into()).into());
     }
-    // Cut blocks are read and re-encoded now: they go inline.
-    let plan = load::inline(&*encrypted as &dyn Object, plan).await?;
-
     let mut nonce = [0_u8; 16];
     getrandom::fill(&mut nonce).map_err(|e| io(io::Error::other(e.to_string())))?;
     let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
     let key = ticket_key(secret, &nonce);
 
+    // Each part becomes its own run of fresh segments: a URL serving its plaintext (a byte
+    // range, or a BGZF span's contents) re-encrypted on a new 64 KiB grid, padded at its end;
+    // or, for bytes of the plan itself, inline. Only the stream's last piece goes unpadded.
+    let parts = plan.parts();
     let mut layout = Vec::new();
     let mut pieces = Vec::new();
-    for part in plan.parts() {
+    for (i, part) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
         match part.content() {
             Content::Inline(bytes) if !bytes.is_empty() => {
-                let padding = (PLAIN - bytes.len() as u64 % PLAIN) % PLAIN;
+                let padding = if last { 0 } else { padding(bytes.len() as u64) };
                 layout.push((0, bytes.len() as u64, padding));
-                pieces.push((part.section(), Piece::Inline(encrypt_padded(&key, bytes))));
+                let sealed = if last {
+                    encrypt_exact(&key, bytes)
+                } else {
+                    encrypt_padded(&key, bytes)
+                };
+                pieces.push((part.section(), Piece::Inline(sealed)));
             }
             Content::Span(Span::Bytes(range)) if !range.is_empty() => {
-                let (first, last) = segments::covering(range.start(), range.end());
-                layout.push((
-                    range.start() - first * PLAIN,
-                    range.len(),
-                    (last + 1) * PLAIN - range.end(),
-                ));
-                let mut at = first;
-                while at <= last {
-                    let end = (at + MAX_URL_SEGMENTS - 1).min(last);
-                    pieces.push((part.section(), Piece::Segments(at, end)));
-                    at = end + 1;
+                for piece in htsget_core::ticket::split(*range) {
+                    layout.push((0, piece.len(), padding(piece.len())));
+                    pieces.push((
+                        part.section(),
+                        Piece::ReKeyed(ReKeyed::Bytes(piece.start(), piece.end())),
+                    ));
+                }
+            }
+            Content::Span(Span::Bgzf(span)) => {
+                let contents = load::span_contents(&*encrypted as &dyn Object, span).await?;
+                let len: u64 = contents.iter().map(Content::len).sum();
+                if len > 0 {
+                    layout.push((0, len, padding(len)));
+                    pieces.push((part.section(), Piece::ReKeyed(ReKeyed::Span(*span))));
                 }
             }
             _ => {}
@@ -173,20 +185,27 @@ pub(crate) async fn ticket(
     for (section, piece) in &pieces {
         let location = match piece {
             Piece::Inline(bytes) => Location::Inline(bytes),
-            Piece::Segments(first, last) => {
+            // Re-keyed tickets name no stored segments.
+            Piece::Segments(..) => continue,
+            Piece::ReKeyed(what) => {
                 let mut link = url::with_version(&base, located.data_metadata.identity());
-                link.push_str(&format!(
-                    "&{SEGMENTS}={first}-{last}&{TICKET_NONCE}={nonce}"
-                ));
+                let signed = match what {
+                    ReKeyed::Bytes(start, end) => {
+                        link.push_str(&format!("&{SEGMENTS}={start}-{end}"));
+                        Signed::Segments {
+                            first: *start,
+                            last: *end,
+                        }
+                    }
+                    ReKeyed::Span(span) => {
+                        let (a, b) = (u64::from(span.start()), u64::from(span.end()));
+                        link.push_str(&format!("&{}={a}-{b}", url::PARAMETER));
+                        Signed::Span(*span)
+                    }
+                };
+                link.push_str(&format!("&{TICKET_NONCE}={nonce}"));
                 if let Some(signer) = &state.signer {
-                    link = signer.segments_url(
-                        link,
-                        &located.data,
-                        &version,
-                        &nonce,
-                        (*first, *last),
-                        now,
-                    );
+                    link = signer.rekeyed_url(link, &located.data, &version, &nonce, signed, now);
                 }
                 Location::Url {
                     url: link,
@@ -197,6 +216,22 @@ pub(crate) async fn ticket(
         locations.push((*section, location));
     }
     Ok(Ticket::from_locations(format, locations))
+}
+
+/// Zeros that fill `len` bytes up to a whole number of segments.
+fn padding(len: u64) -> u64 {
+    (PLAIN - len % PLAIN) % PLAIN
+}
+
+/// `plain` encrypted with `key` as segments, the last one as short as the bytes.
+fn encrypt_exact(key: &[u8; 32], plain: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for chunk in plain.chunks(PLAIN as usize) {
+        let mut nonce = [0; 12];
+        getrandom::fill(&mut nonce).expect("system randomness");
+        out.extend(segments::encrypt(key, &nonce, chunk));
+    }
+    out
 }
 
 /// The pass-through Crypt4GH ticket of `plan` for `client`: the file's own data keys and the
@@ -281,6 +316,8 @@ pub(crate) async fn passthrough_ticket(
     for (section, piece) in &pieces {
         match piece {
             Piece::Inline(bytes) => locations.push((*section, Location::Inline(bytes))),
+            // Pass-through tickets re-key nothing.
+            Piece::ReKeyed(_) => {}
             Piece::Segments(first, last) => {
                 let start = segments::range_of(*first, header_len, stored_size).0;
                 let end = segments::range_of(*last, header_len, stored_size).1;
@@ -329,29 +366,40 @@ fn stored_url(
     (url.url().to_owned(), url.headers().clone())
 }
 
-/// The `c4=FIRST-LAST` of an unsigned data URL, if it names segments.
-pub(crate) fn segments_of(query: Option<&str>) -> Result<Option<(u64, u64)>, ApiError> {
-    let Some(value) = query
-        .into_iter()
-        .flat_map(|q| q.split('&'))
-        .find_map(|pair| pair.strip_prefix(SEGMENTS)?.strip_prefix('='))
-    else {
-        return Ok(None);
+/// What an unsigned data URL asks to have re-keyed: `c4=START-END` (a plaintext byte range),
+/// or `span=S-E` with a ticket nonce `k`.
+pub(crate) fn rekeyed_of(query: Option<&str>) -> Result<Option<ReKeyed>, ApiError> {
+    let param = |name: &str| {
+        query
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
     };
-    let parsed = value
-        .split_once('-')
-        .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)))
-        .filter(|(a, b)| a <= b);
-    parsed.map(Some).ok_or_else(|| bad("malformed segments"))
+    if param(TICKET_NONCE).is_none() {
+        return Ok(None);
+    }
+    if let Some(value) = param(SEGMENTS) {
+        let parsed = value
+            .split_once('-')
+            .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)))
+            .filter(|(a, b)| a < b);
+        return parsed
+            .map(|(a, b)| Some(ReKeyed::Bytes(a, b)))
+            .ok_or_else(|| bad("malformed c4 range"));
+    }
+    match url::span_of(query)? {
+        Some(span) => Ok(Some(ReKeyed::Span(span))),
+        None => Err(bad("a re-keyed URL names a c4 range or a span")),
+    }
 }
 
-/// Serves segments `first..=last` of the encrypted file behind `key`, re-encrypted with the
-/// ticket key of the URL's nonce; a `Range` within them is honoured.
+/// Serves `what` of the encrypted file behind `key`, re-encrypted with the ticket key of the
+/// URL's nonce in fresh segments (the last padded); a `Range` within them is honoured.
 pub(crate) async fn serve(
     state: &Arc<State>,
     key: &str,
     query: Option<&str>,
-    (first, last): (u64, u64),
+    what: ReKeyed,
     request: &HeaderMap,
     head: bool,
 ) -> Result<Response, ApiError> {
@@ -364,7 +412,7 @@ pub(crate) async fn serve(
         .flat_map(|q| q.split('&'))
         .find_map(|pair| pair.strip_prefix(TICKET_NONCE)?.strip_prefix('='))
         .filter(|n| n.len() == 32 && n.bytes().all(|b| b.is_ascii_hexdigit()))
-        .ok_or_else(|| bad("a segments URL needs its ticket nonce"))?;
+        .ok_or_else(|| bad("a re-keyed URL needs its ticket nonce"))?;
     let encrypted = state.storage.open_encrypted(key).await.map_err(|e| {
         if Fault::of(&e).is_some() {
             Error::Io {
@@ -383,18 +431,34 @@ pub(crate) async fn serve(
         }
         .into());
     }
-    let segment_count = encrypted.metadata().size().div_ceil(PLAIN);
-    if last >= segment_count {
-        return Err(bad("the segments are outside the file"));
-    }
-
-    let size = (last - first + 1) * ENCRYPTED;
+    let (contents, label) = match what {
+        ReKeyed::Bytes(start, end) => {
+            if end > encrypted.metadata().size() {
+                return Err(bad("the range is outside the file"));
+            }
+            let range = htsget_core::ByteRange::new(start, end);
+            (
+                vec![Content::Span(Span::Bytes(range))],
+                format!("bytes {start}-{end}"),
+            )
+        }
+        ReKeyed::Span(span) => {
+            let contents = load::span_contents(&*encrypted as &dyn Object, &span)
+                .await
+                .map_err(|_| bad("the span does not fit this file's blocks"))?;
+            let label = format!("span {}-{}", u64::from(span.start()), u64::from(span.end()));
+            (contents, label)
+        }
+    };
+    let len: u64 = contents.iter().map(Content::len).sum();
+    let size = len.div_ceil(PLAIN) * ENCRYPTED;
     let range = requested_range(request, size)?;
     let (start, end) = range.unwrap_or((0, size));
     let body = if head || start == end {
         empty()
     } else {
-        stream(encrypted, ticket_key(secret, nonce), first, start, end)
+        let key = ticket_key(secret, nonce);
+        stream(encrypted, contents, key, label, start, end)
     };
     let mut response = octet_stream(body, end - start);
     if range.is_some() {
@@ -408,16 +472,67 @@ pub(crate) async fn serve(
     Ok(response)
 }
 
-/// Bytes `[start, end)` of the re-encrypted segments from `first` on, one segment at a time.
-fn stream(encrypted: Arc<Encrypted>, key: [u8; 32], first: u64, start: u64, end: u64) -> Body {
-    let (from, to) = (first + start / ENCRYPTED, first + (end - 1) / ENCRYPTED);
+/// Plaintext bytes `[at, at + len)` of `contents` laid end to end (file bytes read from
+/// `encrypted`).
+async fn gather(
+    encrypted: &Encrypted,
+    contents: &[Content],
+    at: u64,
+    len: u64,
+) -> io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(len as usize);
+    let mut offset = 0;
+    for content in contents {
+        let (from, to) = (offset, offset + content.len());
+        offset = to;
+        let (lo, hi) = (at.max(from), (at + len).min(to));
+        if lo >= hi {
+            continue;
+        }
+        match content {
+            Content::Inline(bytes) => {
+                out.extend_from_slice(&bytes[(lo - from) as usize..(hi - from) as usize]);
+            }
+            Content::Span(Span::Bytes(range)) => {
+                let bytes = encrypted
+                    .read(range.start() + lo - from, (hi - lo) as usize)
+                    .await?;
+                if (bytes.len() as u64) < hi - lo {
+                    return Err(io::ErrorKind::UnexpectedEof.into());
+                }
+                out.extend_from_slice(&bytes);
+            }
+            Content::Span(Span::Bgzf(_)) => return Err(io::ErrorKind::InvalidData.into()),
+        }
+    }
+    Ok(out)
+}
+
+/// Bytes `[start, end)` of the re-encrypted stream of `contents`, one segment at a time; each
+/// segment's nonce is derived from the ticket key, the URL's `label` and the segment's index.
+fn stream(
+    encrypted: Arc<Encrypted>,
+    contents: Vec<Content>,
+    key: [u8; 32],
+    label: String,
+    start: u64,
+    end: u64,
+) -> Body {
+    let contents = Arc::new(contents);
+    let total: u64 = contents.iter().map(Content::len).sum();
+    let (from, to) = (start / ENCRYPTED, (end - 1) / ENCRYPTED);
     let chunks = futures_util::stream::iter(from..=to).then(move |index| {
-        let encrypted = Arc::clone(&encrypted);
+        let (encrypted, contents, label) =
+            (Arc::clone(&encrypted), Arc::clone(&contents), label.clone());
         async move {
-            let mut plain = encrypted.segments(index, index).await?.remove(0);
+            let at = index * PLAIN;
+            let mut plain = gather(&encrypted, &contents, at, PLAIN.min(total - at)).await?;
             plain.resize(PLAIN as usize, 0);
-            let sealed = segments::encrypt(&key, &segment_nonce(&key, index), &plain);
-            let base = (index - first) * ENCRYPTED;
+            let nonce =
+                SecretKey::from_bytes(key).derive_key(label.as_bytes(), &index.to_le_bytes());
+            let nonce: [u8; 12] = nonce[..12].try_into().expect("32 bytes");
+            let sealed = segments::encrypt(&key, &nonce, &plain);
+            let base = index * ENCRYPTED;
             let lo = start.saturating_sub(base) as usize;
             let hi = ((end - base) as usize).min(sealed.len());
             Ok::<_, io::Error>(Frame::data(Bytes::copy_from_slice(&sealed[lo..hi])))

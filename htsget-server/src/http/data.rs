@@ -44,13 +44,21 @@ pub(crate) async fn handle(
         }
         None => None,
     };
-    let segments = match signed {
-        Some(Signed::Segments { first, last }) => Some((first, last)),
+    let nonce = query.is_some_and(|q| {
+        q.split('&').any(|pair| {
+            pair.starts_with(crate::access::signed::TICKET_NONCE) && pair[1..].starts_with('=')
+        })
+    });
+    let rekeyed = match signed {
+        Some(Signed::Segments { first, last }) => {
+            Some(super::crypt4gh::ReKeyed::Bytes(first, last))
+        }
+        Some(Signed::Span(span)) if nonce => Some(super::crypt4gh::ReKeyed::Span(span)),
         Some(_) => None,
-        None => super::crypt4gh::segments_of(query)?,
+        None => super::crypt4gh::rekeyed_of(query)?,
     };
-    if let Some(segments) = segments {
-        return super::crypt4gh::serve(state, key, query, segments, request.headers(), head).await;
+    if let Some(what) = rekeyed {
+        return super::crypt4gh::serve(state, key, query, what, request.headers(), head).await;
     }
     let span = match signed {
         Some(Signed::Span(span)) => Some(span),
