@@ -82,7 +82,9 @@ for u in json.load(sys.stdin)["htsget"]["urls"]:
     if r:
         a, b = r[6:].split("-"); size = int(b) - int(a) + 1
     elif "c4=" in u["url"]:
-        a, b = u["url"].split("c4=")[1].split("&")[0].split("-"); size = (int(b) - int(a) + 1) * 65564
+        a, b = u["url"].split("c4=")[1].split("&")[0].split("-"); size = int(b) - int(a)
+    elif "span=" in u["url"]:
+        a, b = u["url"].split("span=")[1].split("&")[0].split("-"); size = (int(b) >> 16) - (int(a) >> 16)
     else:
         continue
     if best is None or size > best[0]: best = (size, u["url"], r)

@@ -93,14 +93,19 @@ impl Storage for Crypt4ghStorage {
     }
 }
 
-/// An encrypted file's plaintext, decrypted segment by segment as it is read.
+/// An encrypted file's plaintext, decrypted segment by segment as it is read; the last
+/// segment decrypted is kept, so reads that walk the file decrypt each segment once.
 #[derive(Debug)]
 pub struct Encrypted {
     inner: Arc<dyn Object>,
     header_len: u64,
     keys: Arc<[[u8; 32]]>,
     metadata: Metadata,
+    last: Arc<std::sync::Mutex<Option<Kept>>>,
 }
+
+/// A decrypted segment kept for the next read: its index and plaintext.
+type Kept = (u64, Arc<Vec<u8>>);
 
 impl Encrypted {
     async fn open(inner: Arc<dyn Object>, secret: &SecretKey) -> io::Result<Self> {
@@ -138,6 +143,7 @@ impl Encrypted {
             header_len: len,
             keys: opened.keys.into(),
             metadata: Metadata::new(plain, identity),
+            last: Arc::default(),
         })
     }
 
@@ -158,16 +164,42 @@ impl Encrypted {
 
     /// The plaintext of segments `first..=last`, each checked.
     pub async fn segments(&self, first: u64, last: u64) -> io::Result<Vec<Vec<u8>>> {
-        let (start, _) = segments::range_of(first, self.header_len, self.inner.size());
-        let (_, end) = segments::range_of(last, self.header_len, self.inner.size());
-        let bytes = self.inner.read(start, (end - start) as usize).await?;
-        if (bytes.len() as u64) < end - start {
-            return Err(io::ErrorKind::UnexpectedEof.into());
+        Ok(self
+            .cached_segments(first, last)
+            .await?
+            .into_iter()
+            .map(|segment| segment.to_vec())
+            .collect())
+    }
+
+    /// As [`Encrypted::segments`], sharing the kept segment.
+    async fn cached_segments(&self, first: u64, last: u64) -> io::Result<Vec<Arc<Vec<u8>>>> {
+        let kept = self.last.lock().expect("not poisoned").clone();
+        let mut out = Vec::with_capacity((last - first + 1) as usize);
+        let mut from = first;
+        if let Some((index, segment)) = kept
+            && index == first
+        {
+            out.push(segment);
+            from += 1;
         }
-        bytes
-            .chunks(ENCRYPTED as usize)
-            .map(|segment| segments::decrypt(&self.keys, segment).map_err(invalid))
-            .collect()
+        if from <= last {
+            let (start, _) = segments::range_of(from, self.header_len, self.inner.size());
+            let (_, end) = segments::range_of(last, self.header_len, self.inner.size());
+            let bytes = self.inner.read(start, (end - start) as usize).await?;
+            if (bytes.len() as u64) < end - start {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            for segment in bytes.chunks(ENCRYPTED as usize) {
+                out.push(Arc::new(
+                    segments::decrypt(&self.keys, segment).map_err(invalid)?,
+                ));
+            }
+        }
+        if let Some(segment) = out.last() {
+            *self.last.lock().expect("not poisoned") = Some((last, Arc::clone(segment)));
+        }
+        Ok(out)
     }
 }
 
@@ -183,6 +215,7 @@ impl Object for Encrypted {
             header_len: self.header_len,
             keys: Arc::clone(&self.keys),
             metadata: self.metadata.clone(),
+            last: Arc::clone(&self.last),
         };
         Box::pin(async move {
             if end <= offset {
@@ -190,7 +223,7 @@ impl Object for Encrypted {
                 return Ok(buf);
             }
             let (first, last) = segments::covering(offset, end);
-            let plain = this.segments(first, last).await?;
+            let plain = this.cached_segments(first, last).await?;
             buf.truncate((end - offset) as usize);
             let mut at = 0;
             for (i, segment) in plain.iter().enumerate() {
