@@ -154,6 +154,18 @@ pub(crate) fn request(
     parse_reply(&raw, method == "HEAD")
 }
 
+/// The headers a ticket URL object (`{"url", "headers", "class"}`) lists, as owned pairs.
+pub(crate) fn url_headers(url: &serde_json::Value) -> Vec<(String, String)> {
+    url["headers"]
+        .as_object()
+        .map(|h| {
+            h.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// GET `target`.
 pub(crate) fn get(addr: SocketAddr, target: &str) -> Reply {
     request(addr, "GET", target, &[], b"")

@@ -22,15 +22,7 @@ fn urls(ticket: &serde_json::Value) -> Vec<(String, Vec<(String, String)>)> {
             let url = u["url"].as_str().unwrap();
             let rest = url.strip_prefix("http://")?;
             let target = &rest[rest.find('/').unwrap()..];
-            let headers = u["headers"]
-                .as_object()
-                .map(|h| {
-                    h.iter()
-                        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            Some((target.to_owned(), headers))
+            Some((target.to_owned(), crate::server::url_headers(u)))
         })
         .collect()
 }

@@ -26,14 +26,7 @@ fn payload(server: &TestServer, ticket: &serde_json::Value) -> Vec<u8> {
             continue;
         }
         let target = &text[text.find("/data/").unwrap()..];
-        let headers: Vec<(String, String)> = url["headers"]
-            .as_object()
-            .map(|h| {
-                h.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let headers = crate::server::url_headers(url);
         let headers: Vec<(&str, &str)> = headers
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -242,14 +235,7 @@ fn pass_through_with_direct_urls_from_an_s3_bucket() {
         assert!(text.starts_with(&moto.endpoint()), "{text}");
         presigned += 1;
         let target = &text[moto.endpoint().len()..];
-        let headers: Vec<(String, String)> = url["headers"]
-            .as_object()
-            .map(|h| {
-                h.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let headers = crate::server::url_headers(url);
         let headers: Vec<(&str, &str)> = headers
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))

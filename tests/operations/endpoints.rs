@@ -131,14 +131,7 @@ fn metrics_move_with_traffic() {
             continue;
         }
         let target = &text[text.find("/data/").unwrap()..];
-        let headers: Vec<(String, String)> = url["headers"]
-            .as_object()
-            .map(|h| {
-                h.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let headers = crate::server::url_headers(url);
         let headers: Vec<(&str, &str)> = headers
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))

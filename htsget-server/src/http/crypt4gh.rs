@@ -27,15 +27,11 @@ use htsget_core::{
     ticket::Location,
 };
 use http_body_util::{BodyExt as _, StreamBody};
-use hyper::{
-    HeaderMap, StatusCode,
-    body::Frame,
-    header::{self as headers, HeaderValue},
-};
+use hyper::{HeaderMap, body::Frame};
 
 use super::{
     Body, Response,
-    data::{octet_stream, requested_range},
+    data::{ranged, requested_range},
     empty,
     error::ApiError,
     ticket::data_url,
@@ -87,6 +83,29 @@ fn encrypt_padded(key: &[u8; 32], plain: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A data-file I/O error.
+fn io(source: io::Error) -> Error {
+    Error::Io {
+        what: "data file",
+        source,
+    }
+}
+
+/// The encrypted file `located` names, as it was when located (else the location is forgotten
+/// and the store's change reported).
+async fn open_located(state: &State, located: &Located) -> Result<Arc<Encrypted>, ApiError> {
+    let encrypted = state
+        .storage
+        .open_encrypted(&located.data)
+        .await
+        .map_err(io)?;
+    if encrypted.metadata() != &located.data_metadata {
+        state.forget(located);
+        return Err(io(Fault::Changed.into()).into());
+    }
+    Ok(encrypted)
+}
+
 /// Where a part of the stream comes from.
 enum Piece {
     /// Encrypted inline bytes.
@@ -118,19 +137,7 @@ pub(crate) async fn ticket(
         .c4gh
         .as_ref()
         .ok_or_else(|| bad("encrypted files are not served here"))?;
-    let io = |source| Error::Io {
-        what: "data file",
-        source,
-    };
-    let encrypted = state
-        .storage
-        .open_encrypted(&located.data)
-        .await
-        .map_err(io)?;
-    if encrypted.metadata() != &located.data_metadata {
-        state.forget(located);
-        return Err(io(Fault::Changed.into()).into());
-    }
+    let encrypted = open_located(state, located).await?;
     let mut nonce = [0_u8; 16];
     getrandom::fill(&mut nonce).map_err(|e| io(io::Error::other(e.to_string())))?;
     let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
@@ -246,19 +253,7 @@ pub(crate) async fn passthrough_ticket(
     format: Format,
     client: &PublicKey,
 ) -> Result<Ticket, ApiError> {
-    let io = |source| Error::Io {
-        what: "data file",
-        source,
-    };
-    let encrypted = state
-        .storage
-        .open_encrypted(&located.data)
-        .await
-        .map_err(io)?;
-    if encrypted.metadata() != &located.data_metadata {
-        state.forget(located);
-        return Err(io(Fault::Changed.into()).into());
-    }
+    let encrypted = open_located(state, located).await?;
     let plan = load::inline(&*encrypted as &dyn Object, plan).await?;
     let file_key = encrypted.keys()[0];
     let plain_size = encrypted.metadata().size();
@@ -460,16 +455,7 @@ pub(crate) async fn serve(
         let key = ticket_key(secret, nonce);
         stream(encrypted, contents, key, label, start, end)
     };
-    let mut response = octet_stream(body, end - start);
-    if range.is_some() {
-        let value = format!("bytes {start}-{}/{size}", end - 1);
-        response.headers_mut().insert(
-            headers::CONTENT_RANGE,
-            HeaderValue::from_str(&value).expect("ascii"),
-        );
-        *response.status_mut() = StatusCode::PARTIAL_CONTENT;
-    }
-    Ok(response)
+    Ok(ranged(body, range.map(|_| (start, end)), size))
 }
 
 /// Plaintext bytes `[at, at + len)` of `contents` laid end to end (file bytes read from

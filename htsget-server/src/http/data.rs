@@ -46,7 +46,8 @@ pub(crate) async fn handle(
     };
     let nonce = query.is_some_and(|q| {
         q.split('&').any(|pair| {
-            pair.starts_with(crate::access::signed::TICKET_NONCE) && pair[1..].starts_with('=')
+            pair.strip_prefix(crate::access::signed::TICKET_NONCE)
+                .is_some_and(|rest| rest.starts_with('='))
         })
     });
     let rekeyed = match signed {
@@ -125,17 +126,7 @@ pub(crate) async fn handle(
         stream::body(object, vec![bytes])
     };
 
-    let mut response = octet_stream(body, end - start);
-    if range.is_some() {
-        let value = format!("bytes {start}-{}/{size}", end - 1);
-        response.headers_mut().insert(
-            header::CONTENT_RANGE,
-            HeaderValue::from_str(&value).expect("ascii"),
-        );
-        *response.status_mut() = StatusCode::PARTIAL_CONTENT;
-    }
-
-    Ok(response)
+    Ok(ranged(body, range.map(|_| (start, end)), size))
 }
 
 /// Serves a BGZF span: its cut blocks re-encoded around the whole blocks between them.
@@ -159,6 +150,22 @@ async fn serve_span(
         stream::body(object, contents)
     };
     Ok(octet_stream(body, len))
+}
+
+/// A `200` of the whole `size` bytes, or, for a requested `(start, end)`, a `206` with its
+/// `Content-Range`.
+pub(super) fn ranged(body: super::Body, range: Option<(u64, u64)>, size: u64) -> Response {
+    let Some((start, end)) = range else {
+        return octet_stream(body, size);
+    };
+    let mut response = octet_stream(body, end - start);
+    let value = format!("bytes {start}-{}/{size}", end - 1);
+    response.headers_mut().insert(
+        header::CONTENT_RANGE,
+        HeaderValue::from_str(&value).expect("ascii"),
+    );
+    *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+    response
 }
 
 /// A `200` of `len` bytes of `application/octet-stream` that accepts ranges.
