@@ -1,7 +1,10 @@
 //! Crypt4GH segments: each 64 KiB of plaintext is one ChaCha20-Poly1305 message, `nonce (12)
 //! | ciphertext | MAC (16)`: 65,564 bytes when full; only the last may be shorter.
 
-use chacha20poly1305::{ChaCha20Poly1305, KeyInit, aead::Aead};
+use chacha20poly1305::{
+    ChaCha20Poly1305, KeyInit,
+    aead::{Aead, AeadInOut, inout::InOutBuf},
+};
 
 use super::Crypt4ghError;
 
@@ -80,6 +83,54 @@ pub fn encrypt(key: &[u8; 32], nonce: &[u8; 12], plain: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Opens one encrypted segment into `out`, which must be exactly as long as its plaintext
+/// (`segment.len() - 28`), with the first of `keys` that opens it. No allocation: the bulk path
+/// of the data endpoint.
+///
+/// # Errors
+///
+/// As [`decrypt`]; `out` of the wrong length is [`Crypt4ghError::Segment`] too.
+pub fn decrypt_to(keys: &[[u8; 32]], segment: &[u8], out: &mut [u8]) -> Result<(), Crypt4ghError> {
+    if segment.len() < 28 || segment.len() as u64 > ENCRYPTED || out.len() != segment.len() - 28
+    {
+        return Err(Crypt4ghError::Segment("a segment of impossible length"));
+    }
+    let (nonce, sealed) = segment.split_at(12);
+    let (body, tag) = sealed.split_at(sealed.len() - 16);
+    let nonce: [u8; 12] = nonce.try_into().expect("12 bytes");
+    let tag: [u8; 16] = tag.try_into().expect("16 bytes");
+    // The tag is checked before anything is written, so a failed key leaves `out` for the next.
+    keys.iter()
+        .find_map(|key| {
+            let buffer = InOutBuf::new(body, out).expect("equal lengths");
+            ChaCha20Poly1305::new(&(*key).into())
+                .decrypt_inout_detached(&nonce.into(), &[], buffer, &tag.into())
+                .ok()
+        })
+        .ok_or(Crypt4ghError::Segment("authentication failed"))
+}
+
+/// `plain` (at most 64 KiB) sealed with `key` under `nonce` into `out`, which must be exactly
+/// `plain.len() + 28` bytes: `nonce | ciphertext | MAC`. No allocation.
+///
+/// # Panics
+///
+/// If `plain` is longer than a segment or `out` is not its sealed length.
+pub fn encrypt_to(key: &[u8; 32], nonce: &[u8; 12], plain: &[u8], out: &mut [u8]) {
+    assert!(
+        plain.len() as u64 <= PLAIN && out.len() == plain.len() + 28,
+        "a segment holds at most 64 KiB, sealed in 28 more bytes"
+    );
+    let (head, rest) = out.split_at_mut(12);
+    head.copy_from_slice(nonce);
+    let (body, tag) = rest.split_at_mut(plain.len());
+    let buffer = InOutBuf::new(plain, body).expect("equal lengths");
+    let sealed = ChaCha20Poly1305::new(&(*key).into())
+        .encrypt_inout_detached(&(*nonce).into(), &[], buffer)
+        .expect("a segment always encrypts");
+    tag.copy_from_slice(&sealed);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +162,14 @@ mod tests {
         bad[500] ^= 1;
         assert!(decrypt(&[[3; 32]], &bad).is_err());
         assert!(decrypt(&[[3; 32]], &segment[..20]).is_err());
+        let mut out = vec![0; 1000];
+        decrypt_to(&[[9; 32], [3; 32]], &segment, &mut out).unwrap();
+        assert_eq!(out, vec![5; 1000]);
+        assert!(decrypt_to(&[[3; 32]], &bad, &mut out).is_err());
+        assert!(decrypt_to(&[[3; 32]], &segment, &mut out[..999]).is_err());
+        let mut sealed = vec![0; 1028];
+        encrypt_to(&[3; 32], &[4; 12], &[5; 1000], &mut sealed);
+        assert_eq!(sealed, segment);
         assert_eq!(covering(0, 1), (0, 0));
         assert_eq!(covering(65_535, 65_537), (0, 1));
         assert_eq!(range_of(1, 124, 200_000), (124 + 65_564, 124 + 2 * 65_564));
