@@ -162,6 +162,73 @@ impl Encrypted {
         &self.keys
     }
 
+    /// The stored bytes of segments `first..=last` in `buf` (resized to fit, so a buffer of
+    /// the right length is reused as it is), for [`Encrypted::decrypt_into`].
+    ///
+    /// # Errors
+    ///
+    /// The store's; `UnexpectedEof` if the object ends before them.
+    pub async fn ciphertext(&self, first: u64, last: u64, mut buf: Vec<u8>) -> io::Result<Vec<u8>> {
+        let (start, _) = segments::range_of(first, self.header_len, self.inner.size());
+        let (_, end) = segments::range_of(last, self.header_len, self.inner.size());
+        if end <= start {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.resize((end - start) as usize, 0);
+        let bytes = self.inner.read_at(start, buf).await?;
+        if (bytes.len() as u64) < end - start {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        Ok(bytes)
+    }
+
+    /// Writes the plaintext bytes `[offset, offset + out.len())` into `out`, opening
+    /// `ciphertext`: the stored segments from `first` on, as [`Encrypted::ciphertext`] gave
+    /// them, which must cover those bytes. Whole segments are opened straight into `out`; no
+    /// other allocation than one segment for a partly used one at either end. Pure CPU work.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidData` if a segment fails authentication or the ciphertext does not cover the
+    /// bytes.
+    pub fn decrypt_into(
+        &self,
+        first: u64,
+        ciphertext: &[u8],
+        offset: u64,
+        out: &mut [u8],
+    ) -> io::Result<()> {
+        let end = offset + out.len() as u64;
+        let mut spare = Vec::new();
+        let mut written = offset;
+        for (i, segment) in ciphertext.chunks(ENCRYPTED as usize).enumerate() {
+            let base = (first + i as u64) * PLAIN;
+            let plain_len = (segment.len() as u64).saturating_sub(28);
+            let (lo, hi) = (offset.max(base), end.min(base + plain_len));
+            if lo >= hi {
+                continue;
+            }
+            if lo != written {
+                return Err(invalid("the ciphertext does not cover the range"));
+            }
+            let at = (lo - offset) as usize;
+            if lo == base && hi == base + plain_len {
+                segments::decrypt_to(&self.keys, segment, &mut out[at..at + plain_len as usize])
+                    .map_err(invalid)?;
+            } else {
+                spare.resize(plain_len as usize, 0);
+                segments::decrypt_to(&self.keys, segment, &mut spare).map_err(invalid)?;
+                out[at..at + (hi - lo) as usize]
+                    .copy_from_slice(&spare[(lo - base) as usize..(hi - base) as usize]);
+            }
+            written = hi;
+        }
+        if written != end {
+            return Err(invalid("the ciphertext does not cover the range"));
+        }
+        Ok(())
+    }
+
     /// The plaintext of segments `first..=last`, each checked.
     pub async fn segments(&self, first: u64, last: u64) -> io::Result<Vec<Vec<u8>>> {
         Ok(self
@@ -241,5 +308,69 @@ impl Object for Encrypted {
             }
             Ok(buf)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::LocalStorage;
+
+    fn run<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(future)
+    }
+
+    /// A `len`-byte plaintext and the storage holding it encrypted as `x.c4gh` for `server`.
+    fn encrypted_file(dir: &std::path::Path, server: &SecretKey, len: usize) -> Vec<u8> {
+        let plain: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+        let key = [4; 32];
+        let mut file = header::write(&server.public(), &[key], None);
+        for (i, chunk) in plain.chunks(PLAIN as usize).enumerate() {
+            let nonce = [i as u8; 12];
+            file.extend(segments::encrypt(&key, &nonce, chunk));
+        }
+        std::fs::write(dir.join("x.c4gh"), file).unwrap();
+        plain
+    }
+
+    #[test]
+    fn test_plaintext_views_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = SecretKey::generate();
+        let plain = encrypted_file(dir.path(), &server, 3 * PLAIN as usize + 1000);
+        let storage = Crypt4ghStorage::new(Arc::new(LocalStorage::new(dir.path())), server);
+        run(async {
+            let encrypted = storage.open_encrypted("x").await.unwrap();
+            assert_eq!(encrypted.metadata().size(), plain.len() as u64);
+            assert!(is_encrypted(encrypted.metadata()));
+            let whole = storage.open("x").await.unwrap();
+            for (offset, len) in [(0, 10), (65_530, 20), (0, plain.len()), (100, 3 * 65_536)] {
+                let expected = &plain[offset..offset + len];
+                assert_eq!(whole.read(offset as u64, len).await.unwrap(), expected);
+                let (first, last) = segments::covering(offset as u64, (offset + len) as u64);
+                let ciphertext = encrypted.ciphertext(first, last, Vec::new()).await.unwrap();
+                let mut out = vec![0; len];
+                encrypted
+                    .decrypt_into(first, &ciphertext, offset as u64, &mut out)
+                    .unwrap();
+                assert_eq!(out, expected, "{offset} {len}");
+            }
+            // Ciphertext that does not cover the bytes, or was tampered with, is refused.
+            let ciphertext = encrypted.ciphertext(1, 1, vec![9; 5]).await.unwrap();
+            let mut out = vec![0; 100];
+            assert!(encrypted.decrypt_into(1, &ciphertext, 0, &mut out).is_err());
+            assert!(
+                encrypted
+                    .decrypt_into(1, &ciphertext, 2 * PLAIN - 50, &mut out)
+                    .is_err()
+            );
+            let mut bad = ciphertext.clone();
+            bad[100] ^= 1;
+            assert!(encrypted.decrypt_into(1, &bad, PLAIN, &mut out).is_err());
+            assert!(encrypted.ciphertext(4, 4, Vec::new()).await.is_err());
+        });
     }
 }

@@ -29,6 +29,11 @@ impl Pool {
         buf
     }
 
+    /// A buffer given back, as long as it was (so it is not zeroed again), or an empty one.
+    pub(crate) fn take_any(&mut self) -> Vec<u8> {
+        self.free.try_recv().unwrap_or_default()
+    }
+
     /// Where frames give their buffers back.
     pub(crate) fn home(&self) -> Home {
         self.home.clone()
@@ -43,6 +48,13 @@ impl Home {
     /// `buf` as a body frame; its memory comes back to the pool when the frame is dropped.
     pub(crate) fn frame(self, buf: Vec<u8>) -> Bytes {
         Bytes::from_owner(Recycled { buf, home: self.0 })
+    }
+}
+
+impl Home {
+    /// Gives `buf` back without a frame (a buffer used for work, not sent).
+    pub(crate) fn give(&self, buf: Vec<u8>) {
+        let _ = self.0.send(buf);
     }
 }
 

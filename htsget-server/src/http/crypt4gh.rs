@@ -31,6 +31,7 @@ use hyper::{HeaderMap, body::Frame};
 
 use super::{
     Body, Response,
+    buffers::{Home, Pool},
     data::{ranged, requested_range},
     empty,
     error::ApiError,
@@ -458,44 +459,154 @@ pub(crate) async fn serve(
     Ok(ranged(body, range.map(|_| (start, end)), size))
 }
 
-/// Plaintext bytes `[at, at + len)` of `contents` laid end to end (file bytes read from
-/// `encrypted`).
-async fn gather(
-    encrypted: &Encrypted,
-    contents: &[Content],
-    at: u64,
-    len: u64,
-) -> io::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(len as usize);
-    let mut offset = 0;
-    for content in contents {
-        let (from, to) = (offset, offset + content.len());
-        offset = to;
-        let (lo, hi) = (at.max(from), (at + len).min(to));
-        if lo >= hi {
-            continue;
-        }
-        match content {
-            Content::Inline(bytes) => {
-                out.extend_from_slice(&bytes[(lo - from) as usize..(hi - from) as usize]);
-            }
-            Content::Span(Span::Bytes(range)) => {
-                let bytes = encrypted
-                    .read(range.start() + lo - from, (hi - lo) as usize)
-                    .await?;
-                if (bytes.len() as u64) < hi - lo {
-                    return Err(io::ErrorKind::UnexpectedEof.into());
-                }
-                out.extend_from_slice(&bytes);
-            }
-            Content::Span(Span::Bgzf(_)) => return Err(io::ErrorKind::InvalidData.into()),
-        }
-    }
-    Ok(out)
+/// Stream segments made per job: 512 KiB of plaintext, the unit of work handed to the
+/// blocking pool.
+const BATCH: u64 = 8;
+
+/// Jobs of one stream in flight at once: while one batch is written out, the next ones are
+/// being read and sealed, on other cores where there are some.
+const AHEAD: usize = 3;
+
+/// The buffers of one re-keyed stream, recycled: ciphertext read, plaintext opened, segments
+/// sealed (lent to the frames that send them). Each kind keeps its length, so a recycled
+/// buffer is used as it is, never zeroed again.
+struct Buffers {
+    ciphertext: Pool,
+    plain: Pool,
+    sealed: Pool,
 }
 
-/// Bytes `[start, end)` of the re-encrypted stream of `contents`, one segment at a time; each
-/// segment's nonce is derived from the ticket key, the URL's `label` and the segment's index.
+/// What one job seals: stream segments `first..=last` of a re-keyed URL.
+struct Batch {
+    encrypted: Arc<Encrypted>,
+    contents: Arc<Vec<Content>>,
+    key: [u8; 32],
+    label: Arc<str>,
+    first: u64,
+    last: u64,
+    /// Buffers taken from the stream's [`Buffers`] (plain, sealed), and where they go back.
+    plain: Vec<u8>,
+    sealed: Vec<u8>,
+    ciphertext: Vec<u8>,
+    homes: [Home; 3],
+}
+
+/// Where a stretch of a batch's plaintext comes from.
+enum Source {
+    /// Bytes of an inline content: its index and the stretch within it.
+    Inline(usize, usize, usize),
+    /// File plaintext from `offset`, in the stored ciphertext of segments from `first` on.
+    Stored {
+        first: u64,
+        ciphertext: Vec<u8>,
+        offset: u64,
+    },
+}
+
+impl Batch {
+    /// The sealed segments, `(last - first + 1) * ENCRYPTED` bytes: the stored ciphertext is
+    /// read here, opened and sealed anew on the blocking pool.
+    async fn seal(mut self) -> io::Result<Bytes> {
+        let total: u64 = self.contents.iter().map(Content::len).sum();
+        let at = self.first * PLAIN;
+        let until = ((self.last + 1) * PLAIN).min(total);
+        // Stretches of plaintext: (where in the batch, how long, from where).
+        let mut sources = Vec::new();
+        let mut offset = 0;
+        for (index, content) in self.contents.iter().enumerate() {
+            let (from, to) = (offset, offset + content.len());
+            offset = to;
+            let (lo, hi) = (at.max(from), until.min(to));
+            if lo >= hi {
+                continue;
+            }
+            let source = match content {
+                Content::Inline(_) => {
+                    Source::Inline(index, (lo - from) as usize, (hi - from) as usize)
+                }
+                Content::Span(Span::Bytes(range)) => {
+                    let offset = range.start() + lo - from;
+                    let (first, last) = segments::covering(offset, offset + hi - lo);
+                    let buf = std::mem::take(&mut self.ciphertext);
+                    let ciphertext = self.encrypted.ciphertext(first, last, buf).await?;
+                    Source::Stored {
+                        first,
+                        ciphertext,
+                        offset,
+                    }
+                }
+                Content::Span(Span::Bgzf(_)) => return Err(io::ErrorKind::InvalidData.into()),
+            };
+            sources.push(((lo - at) as usize, (hi - lo) as usize, source));
+        }
+        let filled = (until - at) as usize;
+        tokio::task::spawn_blocking(move || self.seal_now(sources, filled))
+            .await
+            .map_err(|e| io::Error::other(e.to_string()))?
+    }
+
+    /// The CPU half of [`Batch::seal`]: `sources` fill the first `filled` bytes of plaintext.
+    fn seal_now(mut self, sources: Vec<(usize, usize, Source)>, filled: usize) -> io::Result<Bytes> {
+        let count = (self.last - self.first + 1) as usize;
+        let mut plain = std::mem::take(&mut self.plain);
+        plain.resize(count * PLAIN as usize, 0);
+        // Zeros past the contents pad the stream's last segment.
+        plain[filled..].fill(0);
+        let [ciphertexts, plains, sealeds] = self.homes.clone();
+        let opened = self.open(&sources, &mut plain);
+        for (_, _, source) in sources {
+            if let Source::Stored { ciphertext, .. } = source {
+                ciphertexts.give(ciphertext);
+            }
+        }
+        if let Err(e) = opened {
+            plains.give(plain);
+            return Err(e);
+        }
+        let mut sealed = std::mem::take(&mut self.sealed);
+        sealed.resize(count * ENCRYPTED as usize, 0);
+        let seed = SecretKey::from_bytes(self.key);
+        for (i, (plain, out)) in plain
+            .chunks(PLAIN as usize)
+            .zip(sealed.chunks_mut(ENCRYPTED as usize))
+            .enumerate()
+        {
+            let index = self.first + i as u64;
+            let nonce = seed.derive_key(self.label.as_bytes(), &index.to_le_bytes());
+            let nonce: [u8; 12] = nonce[..12].try_into().expect("32 bytes");
+            segments::encrypt_to(&self.key, &nonce, plain, out);
+        }
+        plains.give(plain);
+        Ok(sealeds.frame(sealed))
+    }
+
+    /// Writes the plaintext of `sources` into `plain`.
+    fn open(&self, sources: &[(usize, usize, Source)], plain: &mut [u8]) -> io::Result<()> {
+        for (at, len, source) in sources {
+            let out = &mut plain[*at..at + len];
+            match source {
+                Source::Inline(index, lo, hi) => {
+                    let Content::Inline(bytes) = &self.contents[*index] else {
+                        unreachable!("an inline source is an inline content");
+                    };
+                    out.copy_from_slice(&bytes[*lo..*hi]);
+                }
+                Source::Stored {
+                    first,
+                    ciphertext,
+                    offset,
+                } => self
+                    .encrypted
+                    .decrypt_into(*first, ciphertext, *offset, out)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Bytes `[start, end)` of the re-encrypted stream of `contents`, in batches of [`BATCH`]
+/// segments, [`AHEAD`] at once; each segment's nonce is derived from the ticket key, the URL's
+/// `label` and the segment's index, so any replica gives the same bytes for the same URL.
 fn stream(
     encrypted: Arc<Encrypted>,
     contents: Vec<Content>,
@@ -505,24 +616,40 @@ fn stream(
     end: u64,
 ) -> Body {
     let contents = Arc::new(contents);
-    let total: u64 = contents.iter().map(Content::len).sum();
+    let label: Arc<str> = label.into();
     let (from, to) = (start / ENCRYPTED, (end - 1) / ENCRYPTED);
-    let chunks = futures_util::stream::iter(from..=to).then(move |index| {
-        let (encrypted, contents, label) =
-            (Arc::clone(&encrypted), Arc::clone(&contents), label.clone());
-        async move {
-            let at = index * PLAIN;
-            let mut plain = gather(&encrypted, &contents, at, PLAIN.min(total - at)).await?;
-            plain.resize(PLAIN as usize, 0);
-            let nonce =
-                SecretKey::from_bytes(key).derive_key(label.as_bytes(), &index.to_le_bytes());
-            let nonce: [u8; 12] = nonce[..12].try_into().expect("32 bytes");
-            let sealed = segments::encrypt(&key, &nonce, &plain);
-            let base = index * ENCRYPTED;
-            let lo = start.saturating_sub(base) as usize;
-            let hi = ((end - base) as usize).min(sealed.len());
-            Ok::<_, io::Error>(Frame::data(Bytes::copy_from_slice(&sealed[lo..hi])))
-        }
+    let mut buffers = Buffers {
+        ciphertext: Pool::new(),
+        plain: Pool::new(),
+        sealed: Pool::new(),
+    };
+    let batches = (from..=to).step_by(BATCH as usize).map(move |first| Batch {
+        encrypted: Arc::clone(&encrypted),
+        contents: Arc::clone(&contents),
+        key,
+        label: Arc::clone(&label),
+        first,
+        last: (first + BATCH - 1).min(to),
+        plain: buffers.plain.take_any(),
+        sealed: buffers.sealed.take_any(),
+        ciphertext: buffers.ciphertext.take_any(),
+        homes: [
+            buffers.ciphertext.home(),
+            buffers.plain.home(),
+            buffers.sealed.home(),
+        ],
     });
-    StreamBody::new(chunks).boxed_unsync()
+    let frames = futures_util::stream::iter(batches)
+        .map(move |batch| {
+            let base = batch.first * ENCRYPTED;
+            async move {
+                let sealed = batch.seal().await?;
+                // Only the requested bytes of the first and last batch.
+                let lo = start.saturating_sub(base) as usize;
+                let hi = ((end - base) as usize).min(sealed.len());
+                Ok::<_, io::Error>(Frame::data(sealed.slice(lo..hi)))
+            }
+        })
+        .buffered(AHEAD);
+    StreamBody::new(frames).boxed_unsync()
 }
