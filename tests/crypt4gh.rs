@@ -21,6 +21,7 @@ use htsget_core::{
 
 use crate::common::{block_on, data_dir};
 
+mod granted;
 mod rekey;
 mod served;
 

@@ -2,7 +2,7 @@
 
 use std::{sync::Arc, time::Instant};
 
-use htsget_core::{Error, Format, facts::FileFacts, load};
+use htsget_core::{BgzfSpan, Content, Error, Format, facts::FileFacts, load, storage::Object};
 use quick_cache::sync::Cache;
 
 use crate::{
@@ -33,6 +33,29 @@ pub struct State {
     cache: Cache<Located, Arc<FileFacts>, FactsWeighter>,
     /// Where ids were found, and when: trusted for `revalidate` before storage is asked again.
     locations: Cache<(String, Format), (Located, Instant)>,
+    /// The contents of BGZF spans of encrypted files, by file identity and span: their cut
+    /// blocks decrypted, decoded and re-encoded, the costly part of a Crypt4GH ticket.
+    spans: Cache<SpanKey, Arc<Vec<Content>>, SpanWeighter>,
+}
+
+/// A span of one version of a file: its identity, start and end.
+type SpanKey = (htsget_core::storage::Identity, u64, u64);
+
+/// Weighs span contents by their inline bytes, plus an allowance.
+#[derive(Clone, Debug)]
+struct SpanWeighter;
+
+impl quick_cache::Weighter<SpanKey, Arc<Vec<Content>>> for SpanWeighter {
+    fn weight(&self, _: &SpanKey, contents: &Arc<Vec<Content>>) -> u64 {
+        let inline: usize = contents
+            .iter()
+            .map(|c| match c {
+                Content::Inline(bytes) => bytes.len(),
+                Content::Span(_) => 0,
+            })
+            .sum();
+        inline as u64 + 256
+    }
 }
 
 /// Weighs cached facts by an estimate of their memory: parsed indexes take a few times their
@@ -67,7 +90,28 @@ impl State {
             c4gh: None,
             cache,
             locations: Cache::new(16 << 10),
+            // An eighth of the facts cache's memory.
+            spans: Cache::with_weighter(1024, (capacity / 8).max(1 << 20), SpanWeighter),
         }
+    }
+
+    /// The contents of `span` of `data` (see [`load::span_contents`]), kept per file version
+    /// and span.
+    pub async fn span_contents(
+        &self,
+        data: &dyn Object,
+        span: &BgzfSpan,
+    ) -> Result<Arc<Vec<Content>>, Error> {
+        let key = (
+            data.metadata().identity().clone(),
+            u64::from(span.start()),
+            u64::from(span.end()),
+        );
+        self.spans
+            .get_or_insert_async(&key, async {
+                load::span_contents(data, span).await.map(Arc::new)
+            })
+            .await
     }
 
     /// The facts cache's entries and estimated weight in bytes.

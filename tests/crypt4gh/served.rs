@@ -16,8 +16,9 @@ use crate::{
     server::{Reply, TestServer, request},
 };
 
-/// The payload of a ticket: inline parts decoded, URLs fetched with their headers only.
-fn payload(server: &TestServer, ticket: &serde_json::Value) -> Vec<u8> {
+/// The payload of a ticket from the server at `addr`: inline parts decoded, URLs fetched with
+/// their headers only.
+pub(super) fn payload(addr: std::net::SocketAddr, ticket: &serde_json::Value) -> Vec<u8> {
     let mut out = Vec::new();
     for url in ticket["htsget"]["urls"].as_array().unwrap() {
         let text = url["url"].as_str().unwrap();
@@ -31,7 +32,7 @@ fn payload(server: &TestServer, ticket: &serde_json::Value) -> Vec<u8> {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        let reply = request(server.addr, "GET", target, &headers, b"");
+        let reply = request(addr, "GET", target, &headers, b"");
         assert!(
             matches!(reply.status, 200 | 206),
             "{target}: {}",
@@ -114,7 +115,7 @@ fn every_ground_truth_row(passthrough: bool) {
             continue;
         }
         let sealed = tmp.path().join(format!("{i}.c4gh"));
-        std::fs::write(&sealed, payload(&server, &reply.json())).unwrap();
+        std::fs::write(&sealed, payload(server.addr, &reply.json())).unwrap();
         let out = tmp.path().join(format!("{i}.{}", row.format.extension()));
         if !crypt4gh(
             &["decrypt", "--sk", client_sk.to_str().unwrap()],

@@ -91,8 +91,7 @@ pub fn encrypt(key: &[u8; 32], nonce: &[u8; 12], plain: &[u8]) -> Vec<u8> {
 ///
 /// As [`decrypt`]; `out` of the wrong length is [`Crypt4ghError::Segment`] too.
 pub fn decrypt_to(keys: &[[u8; 32]], segment: &[u8], out: &mut [u8]) -> Result<(), Crypt4ghError> {
-    if segment.len() < 28 || segment.len() as u64 > ENCRYPTED || out.len() != segment.len() - 28
-    {
+    if segment.len() < 28 || segment.len() as u64 > ENCRYPTED || out.len() != segment.len() - 28 {
         return Err(Crypt4ghError::Segment("a segment of impossible length"));
     }
     let (nonce, sealed) = segment.split_at(12);

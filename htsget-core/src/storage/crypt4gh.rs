@@ -27,17 +27,30 @@ pub const SUFFIX: &str = ".c4gh";
 /// The largest header read (64 packets of 64 KiB).
 const MAX_HEADER: u64 = 16 + header::MAX_PACKETS as u64 * header::MAX_PACKET_BYTES as u64;
 
+/// Opened headers kept, at most: past this many, all are forgotten and opened again.
+const MAX_OPENED: usize = 4096;
+
 /// `inner`, with `key.c4gh` readable as `key` in plaintext.
 #[derive(Debug)]
 pub struct Crypt4ghStorage {
     inner: Arc<dyn Storage>,
     key: SecretKey,
+    /// Headers opened, by the stored object's identity (a replaced file has another): opening
+    /// one costs a read and an X25519 exchange, and every ticket and data URL opens its file.
+    opened: std::sync::Mutex<std::collections::HashMap<Identity, Opened>>,
 }
+
+/// What an opened header tells: its length and the file's data keys.
+type Opened = (u64, Arc<[[u8; 32]]>);
 
 impl Crypt4ghStorage {
     /// The plaintext view of `inner`'s encrypted files, opened with `key`.
     pub fn new(inner: Arc<dyn Storage>, key: SecretKey) -> Self {
-        Self { inner, key }
+        Self {
+            inner,
+            key,
+            opened: Default::default(),
+        }
     }
 
     /// Opens `key.c4gh` as its plaintext.
@@ -49,7 +62,30 @@ impl Crypt4ghStorage {
     pub async fn open_encrypted(&self, key: &str) -> io::Result<Arc<Encrypted>> {
         let name = format!("{key}{SUFFIX}");
         let object = self.inner.open(&name).await?;
-        Encrypted::open(object, &self.key).await.map(Arc::new)
+        let identity = object.metadata().identity().clone();
+        let known = self.opened().get(&identity).cloned();
+        let encrypted = match known {
+            Some((header_len, keys)) => Encrypted::with_header(object, header_len, keys)?,
+            None => {
+                let encrypted = Encrypted::open(object, &self.key).await?;
+                let mut opened = self.opened();
+                if opened.len() >= MAX_OPENED {
+                    opened.clear();
+                }
+                opened.insert(
+                    identity,
+                    (encrypted.header_len, Arc::clone(&encrypted.keys)),
+                );
+                encrypted
+            }
+        };
+        Ok(Arc::new(encrypted))
+    }
+
+    fn opened(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<Identity, Opened>> {
+        self.opened
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -133,15 +169,24 @@ impl Encrypted {
         if opened.edits.is_some() {
             return Err(invalid("stored files with an edit list are not supported"));
         }
-        let plain = segments::plain_size(size, len).map_err(invalid)?;
+        Self::with_header(inner, len, opened.keys.into())
+    }
+
+    /// `inner`, whose header (`header_len` bytes) holds `keys`.
+    fn with_header(
+        inner: Arc<dyn Object>,
+        header_len: u64,
+        keys: Arc<[[u8; 32]]>,
+    ) -> io::Result<Self> {
+        let plain = segments::plain_size(inner.size(), header_len).map_err(invalid)?;
         let identity = Identity::new(format!(
             "{IDENTITY_PREFIX}{}",
             inner.metadata().identity().as_str()
         ));
         Ok(Self {
             inner,
-            header_len: len,
-            keys: opened.keys.into(),
+            header_len,
+            keys,
             metadata: Metadata::new(plain, identity),
             last: Arc::default(),
         })
@@ -371,6 +416,16 @@ mod tests {
             bad[100] ^= 1;
             assert!(encrypted.decrypt_into(1, &bad, PLAIN, &mut out).is_err());
             assert!(encrypted.ciphertext(4, 4, Vec::new()).await.is_err());
+
+            // The header is opened once per file version: a replaced file is opened anew.
+            assert_eq!(storage.opened().len(), 1);
+            let again = storage.open_encrypted("x").await.unwrap();
+            assert_eq!(again.metadata(), encrypted.metadata());
+            assert_eq!(storage.opened().len(), 1);
+            let plain = encrypted_file(dir.path(), &storage.key, 100);
+            let replaced = storage.open_encrypted("x").await.unwrap();
+            assert_eq!(replaced.read(0, 200).await.unwrap(), plain);
+            assert_eq!(storage.opened().len(), 2);
         });
     }
 }

@@ -21,7 +21,6 @@ use htsget_core::{
         keys::{PublicKey, SecretKey},
         segments::{self, ENCRYPTED, PLAIN},
     },
-    load,
     span::url,
     storage::{Fault, Object, crypt4gh::Encrypted},
     ticket::Location,
@@ -173,7 +172,7 @@ pub(crate) async fn ticket(
                 }
             }
             Content::Span(Span::Bgzf(span)) => {
-                let contents = load::span_contents(&*encrypted as &dyn Object, span).await?;
+                let contents = state.span_contents(&*encrypted, span).await?;
                 let len: u64 = contents.iter().map(Content::len).sum();
                 if len > 0 {
                     layout.push((0, len, padding(len)));
@@ -255,7 +254,18 @@ pub(crate) async fn passthrough_ticket(
     client: &PublicKey,
 ) -> Result<Ticket, ApiError> {
     let encrypted = open_located(state, located).await?;
-    let plan = load::inline(&*encrypted as &dyn Object, plan).await?;
+    let mut inlined = Plan::new();
+    for part in plan.parts() {
+        match part.content() {
+            Content::Span(Span::Bgzf(span)) => {
+                for content in state.span_contents(&*encrypted, span).await?.iter() {
+                    inlined.push(part.section(), content.clone());
+                }
+            }
+            content => inlined.push(part.section(), content.clone()),
+        }
+    }
+    let plan = inlined;
     let file_key = encrypted.keys()[0];
     let plain_size = encrypted.metadata().size();
     let final_segment = plain_size.div_ceil(PLAIN).saturating_sub(1);
@@ -263,17 +273,27 @@ pub(crate) async fn passthrough_ticket(
 
     let mut layout = Vec::new();
     let mut pieces = Vec::new();
+    // Inline bytes in a row (the cut blocks of small spans) share padded segments.
+    let mut run: Option<(Section, Vec<u8>)> = None;
+    let flush = |run: &mut Option<(Section, Vec<u8>)>,
+                 layout: &mut Vec<(u64, u64, u64)>,
+                 pieces: &mut Vec<(Section, Piece)>| {
+        if let Some((section, bytes)) = run.take() {
+            layout.push((0, bytes.len() as u64, padding(bytes.len() as u64)));
+            pieces.push((section, Piece::Inline(encrypt_padded(&file_key, &bytes))));
+        }
+    };
     for part in plan.parts() {
         match part.content() {
-            Content::Inline(bytes) if !bytes.is_empty() => {
-                let padding = (PLAIN - bytes.len() as u64 % PLAIN) % PLAIN;
-                layout.push((0, bytes.len() as u64, padding));
-                pieces.push((
-                    part.section(),
-                    Piece::Inline(encrypt_padded(&file_key, bytes)),
-                ));
-            }
+            Content::Inline(bytes) if !bytes.is_empty() => match &mut run {
+                Some((section, held)) if *section == part.section() => held.extend(bytes),
+                _ => {
+                    flush(&mut run, &mut layout, &mut pieces);
+                    run = Some((part.section(), bytes.clone()));
+                }
+            },
             Content::Span(Span::Bytes(range)) if !range.is_empty() => {
+                flush(&mut run, &mut layout, &mut pieces);
                 let (first, last) = segments::covering(range.start(), range.end());
                 layout.push((
                     range.start() - first * PLAIN,
@@ -301,6 +321,7 @@ pub(crate) async fn passthrough_ticket(
             _ => {}
         }
     }
+    flush(&mut run, &mut layout, &mut pieces);
     let head = header::write(client, encrypted.keys(), Some(&edits::build(layout)));
 
     let raw_key = format!("{}{}", located.data, htsget_core::storage::crypt4gh::SUFFIX);
@@ -434,12 +455,13 @@ pub(crate) async fn serve(
             }
             let range = htsget_core::ByteRange::new(start, end);
             (
-                vec![Content::Span(Span::Bytes(range))],
+                Arc::new(vec![Content::Span(Span::Bytes(range))]),
                 format!("bytes {start}-{end}"),
             )
         }
         ReKeyed::Span(span) => {
-            let contents = load::span_contents(&*encrypted as &dyn Object, &span)
+            let contents = state
+                .span_contents(&*encrypted, &span)
                 .await
                 .map_err(|_| bad("the span does not fit this file's blocks"))?;
             let label = format!("span {}-{}", u64::from(span.start()), u64::from(span.end()));
@@ -546,7 +568,11 @@ impl Batch {
     }
 
     /// The CPU half of [`Batch::seal`]: `sources` fill the first `filled` bytes of plaintext.
-    fn seal_now(mut self, sources: Vec<(usize, usize, Source)>, filled: usize) -> io::Result<Bytes> {
+    fn seal_now(
+        mut self,
+        sources: Vec<(usize, usize, Source)>,
+        filled: usize,
+    ) -> io::Result<Bytes> {
         let count = (self.last - self.first + 1) as usize;
         let mut plain = std::mem::take(&mut self.plain);
         plain.resize(count * PLAIN as usize, 0);
@@ -609,13 +635,12 @@ impl Batch {
 /// `label` and the segment's index, so any replica gives the same bytes for the same URL.
 fn stream(
     encrypted: Arc<Encrypted>,
-    contents: Vec<Content>,
+    contents: Arc<Vec<Content>>,
     key: [u8; 32],
     label: String,
     start: u64,
     end: u64,
 ) -> Body {
-    let contents = Arc::new(contents);
     let label: Arc<str> = label.into();
     let (from, to) = (start / ENCRYPTED, (end - 1) / ENCRYPTED);
     let mut buffers = Buffers {
