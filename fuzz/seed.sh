@@ -137,9 +137,14 @@ seed_queries() {
 }
 
 # crypt4gh: mode byte 0 + a real file encrypted by python crypt4gh for the target's fixed key
-# ([7; 32]), 1 + a private key file, 2 + a public key file, 3 + a header value, 4 + a segment.
+# ([7; 32]), 1 + a private key file, 2 + a public key file, 3 + a header value, 4 + a segment,
+# 5 + packet plaintexts (2-byte LE length each): a data key, then a data key and an edit list.
 seed_crypt4gh() {
   mkdir -p "$corpus/crypt4gh"
+  local key='\x00\x00\x00\x00\x00\x00\x00\x00\x07\x07\x07\x07\x07\x07\x07\x07\x07\x07\x07\x07\x07\x07\x07\x07\x07\x07\x07\x07\x07\x07\x07\x07\x07\x07\x07\x07\x07\x07\x07\x07'
+  local edit_list='\x01\x00\x00\x00\x03\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00\x00\x0a\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00'
+  seed crypt4gh packet-key "\x05\x28\x00$key"
+  seed crypt4gh packets-edits "\x05\x28\x00$key\x20\x00$edit_list"
   if ! command -v crypt4gh >/dev/null; then
     echo "seed.sh: no python crypt4gh; crypt4gh gets a hand-written seed only" >&2
     seed crypt4gh magic '\x00crypt4gh\x01\x00\x00\x00\x01\x00\x00\x00'

@@ -165,24 +165,11 @@ pub(crate) fn render(
     let sizes = format!("http://127.0.0.1:{port}/demo.chrom.sizes");
     std::fs::write(site.join("index.html"), page(server, &sizes, token)).unwrap();
 
-    let profile = tempfile::tempdir().unwrap();
-    let output = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--virtual-time-budget=30000",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(format!("http://127.0.0.1:{port}/index.html"))
-        .output()
-        .unwrap();
-    let dom = String::from_utf8_lossy(&output.stdout);
+    let dom = chromium(
+        browser,
+        &[&"--dump-dom".to_owned()],
+        &format!("http://127.0.0.1:{port}/index.html"),
+    );
     dom.split("<pre id=\"result\">")
         .nth(1)
         .and_then(|rest| rest.split('<').next())
@@ -230,4 +217,28 @@ pub(crate) fn expected(root: &Path) -> (u64, u64) {
     .count() as u64;
 
     (reads, variants)
+}
+
+/// Runs headless `browser` (Chromium) on `url` with `flags` added, in a throwaway profile; its
+/// standard output.
+pub(crate) fn chromium(browser: &str, flags: &[&String], url: &str) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let output = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--hide-scrollbars",
+            "--virtual-time-budget=30000",
+        ])
+        .args(flags)
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(url)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }

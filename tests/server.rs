@@ -103,6 +103,17 @@ impl Reply {
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 
+    /// Asserts the reply's status is `status`, showing `what` and the body if not.
+    pub(crate) fn expect(&self, status: u16, what: impl std::fmt::Display) -> &Self {
+        assert_eq!(
+            self.status,
+            status,
+            "{what}: {}",
+            String::from_utf8_lossy(&self.body)
+        );
+        self
+    }
+
     /// The htsget error name of an error reply.
     pub(crate) fn error_name(&self) -> String {
         self.json()["htsget"]["error"]
@@ -164,6 +175,41 @@ pub(crate) fn url_headers(url: &serde_json::Value) -> Vec<(String, String)> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// GETs a ticket URL object of the server at `addr` (its path and query from `/data/`), with
+/// the headers the ticket lists.
+pub(crate) fn fetch_url(addr: SocketAddr, url: &serde_json::Value) -> Reply {
+    let text = url["url"].as_str().unwrap();
+    let target = &text[text.find("/data/").expect("a data URL")..];
+    let headers = url_headers(url);
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    request(addr, "GET", target, &headers, b"")
+}
+
+/// The payload of a ticket from the server at `addr`: inline parts decoded, URLs fetched with
+/// their headers only (each must answer 200 or 206).
+pub(crate) fn payload(addr: SocketAddr, ticket: &serde_json::Value) -> Vec<u8> {
+    use base64::{Engine as _, engine::general_purpose::STANDARD};
+    let mut out = Vec::new();
+    for url in ticket["htsget"]["urls"].as_array().unwrap() {
+        let text = url["url"].as_str().unwrap();
+        if let Some(data) = text.strip_prefix("data:;base64,") {
+            out.extend(STANDARD.decode(data).unwrap());
+            continue;
+        }
+        let reply = fetch_url(addr, url);
+        assert!(
+            matches!(reply.status, 200 | 206),
+            "{text}: {}",
+            reply.status
+        );
+        out.extend(reply.body);
+    }
+    out
 }
 
 /// GET `target`.

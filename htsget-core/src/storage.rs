@@ -253,3 +253,12 @@ pub(crate) async fn read_all(object: &dyn Object) -> io::Result<Vec<u8>> {
     let len = usize::try_from(object.size()).map_err(io::Error::other)?;
     object.read(0, len).await
 }
+
+/// Runs `future` on a fresh single-threaded runtime: the storage unit tests' executor.
+#[cfg(test)]
+pub(crate) fn test_run<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime")
+        .block_on(future)
+}

@@ -44,12 +44,7 @@ fn hostile_tokens_are_refused_and_valid_ones_admitted() {
 
     for name in ["passport", "es256", "eddsa"] {
         let reply = server.get(&target, Some(fixtures.token(name)));
-        assert_eq!(
-            reply.status,
-            200,
-            "{name}: {}",
-            String::from_utf8_lossy(&reply.body)
-        );
+        reply.expect(200, name);
         let ticket = reply.json();
         let text = ticket.to_string();
         assert!(

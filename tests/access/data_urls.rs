@@ -110,12 +110,7 @@ fn signed_urls_serve_exactly_what_they_cover() {
 
     let refused = |target: &str, headers: &[(String, String)], why: &str| {
         let reply = fetch(&server, target, headers);
-        assert_eq!(
-            reply.status,
-            403,
-            "{why}: {}",
-            String::from_utf8_lossy(&reply.body)
-        );
+        reply.expect(403, why);
         assert_eq!(reply.error_name(), "PermissionDenied", "{why}");
     };
     // The Range header widened.

@@ -6,11 +6,11 @@
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 
-use super::{crypt4gh, keygen, served::payload};
+use super::{crypt4gh, keygen};
 use crate::{
     access::fixtures::{AuthServer, BAM, REGION, fixtures},
     common::{data_dir, run},
-    server::request,
+    server::{payload, request},
 };
 
 #[test]
@@ -48,12 +48,7 @@ fn region_grants_get_keys_for_their_regions_only() {
     // The granted region (11:4,900,000-5,100,000 holds it): its payload decrypts to the reads
     // samtools finds there in the plain file.
     let reply = ticket_of(REGION);
-    assert_eq!(
-        reply.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    reply.expect(200, "ticket");
     let ticket = reply.json();
     let sealed = tmp.path().join("granted.c4gh");
     std::fs::write(&sealed, payload(addr, &ticket)).unwrap();

@@ -46,12 +46,7 @@ fn re_keyed_tickets_open_only_what_they_serve() {
     let headers = [("Htsget-Context-Public-Key", client.as_str())];
 
     let reply = request(server.addr, "GET", TICKET, &headers, b"");
-    assert_eq!(
-        reply.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    reply.expect(200, "ticket");
     let ticket = reply.json();
     let urls = ticket["htsget"]["urls"].as_array().unwrap();
 

@@ -13,35 +13,8 @@ use crate::{
     clients::ticket_url,
     common::data_dir,
     ground_truth::{count_reads, count_variants, rows},
-    server::{Reply, TestServer, request},
+    server::{Reply, TestServer, payload, request},
 };
-
-/// The payload of a ticket from the server at `addr`: inline parts decoded, URLs fetched with
-/// their headers only.
-pub(super) fn payload(addr: std::net::SocketAddr, ticket: &serde_json::Value) -> Vec<u8> {
-    let mut out = Vec::new();
-    for url in ticket["htsget"]["urls"].as_array().unwrap() {
-        let text = url["url"].as_str().unwrap();
-        if let Some(data) = text.strip_prefix("data:;base64,") {
-            out.extend(STANDARD.decode(data).unwrap());
-            continue;
-        }
-        let target = &text[text.find("/data/").unwrap()..];
-        let headers = crate::server::url_headers(url);
-        let headers: Vec<(&str, &str)> = headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let reply = request(addr, "GET", target, &headers, b"");
-        assert!(
-            matches!(reply.status, 200 | 206),
-            "{target}: {}",
-            reply.status
-        );
-        out.extend(reply.body);
-    }
-    out
-}
 
 #[test]
 fn every_ground_truth_row_re_keyed() {
@@ -216,12 +189,7 @@ fn pass_through_with_direct_urls_from_an_s3_bucket() {
         &[("Htsget-Context-Public-Key", &client)],
         b"",
     );
-    assert_eq!(
-        reply.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    reply.expect(200, "ticket");
     let ticket = reply.json();
 
     // Every URL goes to the store, presigned; none to this server.

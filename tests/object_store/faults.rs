@@ -39,13 +39,7 @@ fn setup() -> Option<(Moto, TestServer)> {
 }
 
 fn assert_store_error(reply: &Reply, status: u16, what: &str) {
-    assert_eq!(
-        reply.status,
-        status,
-        "{what}: {}",
-        String::from_utf8_lossy(&reply.body)
-    );
-    let json = reply.json();
+    let json = reply.expect(status, what).json();
     assert!(json["htsget"]["error"].is_string(), "{what}: {json}");
     let message = json["htsget"]["message"].as_str().unwrap();
     assert!(
@@ -220,12 +214,7 @@ fn a_store_that_refuses_the_credentials_answers_502() {
         &[("Content-Type", "text/plain")],
         b"0",
     );
-    assert_eq!(
-        reply.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    reply.expect(200, "ticket");
 
     let reply = get(server.addr, TICKET);
     assert_store_error(&reply, 502, "refused credentials");

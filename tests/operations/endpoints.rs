@@ -130,13 +130,7 @@ fn metrics_move_with_traffic() {
             let _ = STANDARD.decode(text.split_once(',').unwrap().1).unwrap();
             continue;
         }
-        let target = &text[text.find("/data/").unwrap()..];
-        let headers = crate::server::url_headers(url);
-        let headers: Vec<(&str, &str)> = headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let reply = request(server.addr, "GET", target, &headers, b"");
+        let reply = crate::server::fetch_url(server.addr, url);
         match reply.status {
             206 => ranged += 1,
             200 => whole += 1,

@@ -2,10 +2,10 @@
 //! endpoints in igv.js (headless Chromium) and shows the reads and variants samtools and
 //! bcftools count; a screenshot is saved under `target/`.
 
-use std::{path::Path, process::Command};
+use std::path::Path;
 
 use crate::{
-    igv::{browser, expected, igv_js, static_server},
+    igv::{browser, chromium, expected, igv_js, static_server},
     server::{TestServer, get},
 };
 
@@ -99,27 +99,4 @@ fn viewer_shows_the_region_in_igv_js() {
         "viewer: {reads} reads, {variants} variants; screenshot {}",
         shot.display()
     );
-}
-
-/// Runs headless `browser` on `url` with `flags`; its standard output.
-fn chromium(browser: &str, flags: &[&String], url: &str) -> String {
-    let profile = tempfile::tempdir().unwrap();
-    let output = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--hide-scrollbars",
-            "--virtual-time-budget=30000",
-        ])
-        .args(flags)
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(url)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }

@@ -152,11 +152,6 @@ pub fn read(bytes: &[u8], reader: &SecretKey) -> Result<Option<Header>, Crypt4gh
 ///
 /// If the system has no randomness.
 pub fn write(recipient: &PublicKey, keys: &[[u8; 32]], edits: Option<&[u64]>) -> Vec<u8> {
-    let writer = SecretKey::generate();
-    let writer_public = writer.public();
-    let shared = shared_key(&writer.diffie_hellman(recipient), recipient, &writer_public);
-    let cipher = ChaCha20Poly1305::new(&shared.into());
-
     let mut payloads: Vec<Vec<u8>> = keys
         .iter()
         .map(|key| [&0_u32.to_le_bytes()[..], &0_u32.to_le_bytes(), key].concat())
@@ -169,6 +164,21 @@ pub fn write(recipient: &PublicKey, keys: &[[u8; 32]], edits: Option<&[u64]>) ->
         }
         payloads.push(payload);
     }
+    write_packets(recipient, &payloads)
+}
+
+/// A header for `recipient` whose packets hold `payloads` as they are (a packet's plaintext:
+/// its type, then its body), each sealed with the X25519 shared key of a fresh writer key: for
+/// callers that need packets [`write`] does not make (tests, fuzzing the packet parser).
+///
+/// # Panics
+///
+/// If the system has no randomness.
+pub fn write_packets(recipient: &PublicKey, payloads: &[Vec<u8>]) -> Vec<u8> {
+    let writer = SecretKey::generate();
+    let writer_public = writer.public();
+    let shared = shared_key(&writer.diffie_hellman(recipient), recipient, &writer_public);
+    let cipher = ChaCha20Poly1305::new(&shared.into());
 
     let mut out = MAGIC.to_vec();
     out.extend_from_slice(&1_u32.to_le_bytes());

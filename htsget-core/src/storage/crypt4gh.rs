@@ -360,13 +360,7 @@ impl Object for Encrypted {
 mod tests {
     use super::*;
     use crate::LocalStorage;
-
-    fn run<F: std::future::Future>(future: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(future)
-    }
+    use crate::storage::test_run as run;
 
     /// A `len`-byte plaintext and the storage holding it encrypted as `x.c4gh` for `server`.
     fn encrypted_file(dir: &std::path::Path, server: &SecretKey, len: usize) -> Vec<u8> {

@@ -232,13 +232,7 @@ impl FileId {
 mod tests {
     use super::*;
     use crate::storage::read_all;
-
-    fn run<F: std::future::Future>(future: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(future)
-    }
+    use crate::storage::test_run as run;
 
     #[test]
     fn test_read_with_short_tail() {

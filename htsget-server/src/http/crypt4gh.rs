@@ -31,7 +31,7 @@ use hyper::{HeaderMap, body::Frame};
 use super::{
     Body, Response,
     buffers::{Home, Pool},
-    data::{ranged, requested_range},
+    data::{open_error, ranged, requested_range},
     empty,
     error::ApiError,
     ticket::data_url,
@@ -430,18 +430,11 @@ pub(crate) async fn serve(
         .find_map(|pair| pair.strip_prefix(TICKET_NONCE)?.strip_prefix('='))
         .filter(|n| n.len() == 32 && n.bytes().all(|b| b.is_ascii_hexdigit()))
         .ok_or_else(|| bad("a re-keyed URL needs its ticket nonce"))?;
-    let encrypted = state.storage.open_encrypted(key).await.map_err(|e| {
-        if Fault::of(&e).is_some() {
-            Error::Io {
-                what: "data file",
-                source: e,
-            }
-        } else {
-            Error::NotFound {
-                what: "data file".to_owned(),
-            }
-        }
-    })?;
+    let encrypted = state
+        .storage
+        .open_encrypted(key)
+        .await
+        .map_err(open_error)?;
     if url::version_of(query) != Some(&encrypted.metadata().identity().tag()[..]) {
         return Err(Error::NotFound {
             what: "this version of the data file: ask for a new ticket".to_owned(),

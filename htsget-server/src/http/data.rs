@@ -66,18 +66,7 @@ pub(crate) async fn handle(
         Some(_) => None,
         None => url::span_of(query)?,
     };
-    let object = state.storage.open(key).await.map_err(|e| {
-        if Fault::of(&e).is_some() {
-            Error::Io {
-                what: "data file",
-                source: e,
-            }
-        } else {
-            Error::NotFound {
-                what: "data file".to_owned(),
-            }
-        }
-    })?;
+    let object = state.storage.open(key).await.map_err(open_error)?;
 
     // Encrypted files never leave in plaintext.
     if htsget_core::storage::crypt4gh::is_encrypted(object.metadata()) {
@@ -193,4 +182,19 @@ pub(super) fn requested_range(
     parse_range(value.to_str().unwrap_or(""), size)
         .map(Some)
         .ok_or(ApiError::RangeNotSatisfiable(size))
+}
+
+/// The error for a data file that would not open: the store's fault as such (a 5xx), anything
+/// else (missing, not a file, outside the root) as not found.
+pub(super) fn open_error(e: std::io::Error) -> Error {
+    if Fault::of(&e).is_some() {
+        Error::Io {
+            what: "data file",
+            source: e,
+        }
+    } else {
+        Error::NotFound {
+            what: "data file".to_owned(),
+        }
+    }
 }

@@ -4,28 +4,17 @@
 
 use std::time::Duration;
 
-use hyper::{StatusCode, header};
+use hyper::StatusCode;
 use serde_json::json;
 
-use super::{Response, full};
+use super::{Response, uncached};
 use crate::{metrics, state::State};
 
 /// How long a readiness probe may wait on a store.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
-    let mut response = hyper::Response::new(full(body.to_string()));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    response
+    uncached(status, "application/json", body.to_string())
 }
 
 /// 200: the process is up and serving.
@@ -55,10 +44,9 @@ pub(crate) async fn readyz(state: &State) -> Response {
 /// The metrics, as of now.
 pub(crate) fn metrics(state: &State) -> Response {
     let (entries, weight) = state.facts_cached();
-    let mut response = hyper::Response::new(full(state.metrics.render(entries, weight)));
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static(metrics::CONTENT_TYPE),
-    );
-    response
+    uncached(
+        StatusCode::OK,
+        metrics::CONTENT_TYPE,
+        state.metrics.render(entries, weight),
+    )
 }

@@ -8,10 +8,9 @@
 use std::sync::Arc;
 
 use htsget_core::{ByteRange, Content, Error, Format, Plan, Reason, Section, Span, Storage};
-use hyper::header;
 use serde_json::json;
 
-use super::{Response, error::ApiError, full, ticket::data_url};
+use super::{Response, error::ApiError, ticket::data_url, uncached};
 use crate::{ids, state::State};
 
 /// The reference used when the query names none, if the data root has it.
@@ -59,17 +58,11 @@ pub(crate) async fn page(state: &Arc<State>, query: Option<&str>) -> Result<Resp
         // Inside <script>: no `</` can close it early.
         .replace("{{CONFIG}}", &config.to_string().replace("</", "<\\/"));
 
-    let mut response = hyper::Response::new(full(html));
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    Ok(response)
+    Ok(uncached(
+        hyper::StatusCode::OK,
+        "text/html; charset=utf-8",
+        html,
+    ))
 }
 
 /// The FASTA and `.fai` URLs of the reference (`null` when there is none to give).
