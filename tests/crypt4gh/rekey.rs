@@ -1,6 +1,7 @@
 //! Re-keyed tickets up close: the ticket's key opens what the ticket serves and none of the
-//! stored segments; URLs give the same bytes fetched twice or split into sub-ranges; a
-//! tampered segment fails the stream; a file the server key cannot open is a 500 without detail.
+//! stored segments; URLs give the same bytes fetched twice, split into sub-ranges, or from
+//! another replica holding the same key; a tampered segment fails the stream; a file the server
+//! key cannot open is a 500 without detail; a rotated server key file is read again on SIGHUP.
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use htsget_core::crypt4gh::{
@@ -12,6 +13,7 @@ use htsget_core::crypt4gh::{
 use super::{crypt4gh, keygen};
 use crate::{
     common::data_dir,
+    process::ServerProcess,
     server::{TestServer, request},
 };
 
@@ -100,6 +102,19 @@ fn re_keyed_tickets_open_only_what_they_serve() {
     }
     assert!(pieces == served, "sub-ranges differ from the whole");
 
+    // Another replica holding the same key over the same files serves the same bytes for the
+    // ticket's URLs, whole or in sub-ranges taken from each replica in turn.
+    let key = server_sk.clone();
+    let replica = TestServer::start(Some(&root), move |config| config.c4gh_key = Some(key));
+    assert!(request(replica.addr, "GET", target, &[], b"").body == served);
+    let mut pieces = Vec::new();
+    for (i, (start, end)) in [(0, a), (a, b), (b, served.len())].into_iter().enumerate() {
+        let range = format!("bytes={start}-{}", end - 1);
+        let addr = [server.addr, replica.addr][i % 2];
+        pieces.extend(request(addr, "GET", target, &[("Range", &range)], b"").body);
+    }
+    assert!(pieces == served, "replicas differ");
+
     // A stored segment under that URL tampered with in place (same file identity, so the ticket
     // stays valid): the stream is cut short of its Content-Length, never silently wrong.
     let c4 = target
@@ -174,4 +189,67 @@ fn re_keyed_tickets_open_only_what_they_serve() {
         !message.contains(root.to_str().unwrap()) && !message.contains("key"),
         "{message}"
     );
+}
+
+#[test]
+fn the_server_key_is_read_again_on_hangup() {
+    let Some(dir) = data_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let (old_sk, old_pk) = keygen(tmp.path(), "old");
+    let (new_sk, new_pk) = keygen(tmp.path(), "new");
+    let (_, client_pk) = keygen(tmp.path(), "client");
+    let root = tmp.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let bam = dir.join("bam/htsnexus_test_NA12878.bam");
+    for (name, recipient) in [("old", &old_pk), ("new", &new_pk)] {
+        let to = root.join(format!("{name}.bam.c4gh"));
+        assert!(crypt4gh(
+            &["encrypt", "--recipient_pk", recipient.to_str().unwrap()],
+            &bam,
+            &to
+        ));
+        std::fs::copy(
+            dir.join("bam/htsnexus_test_NA12878.bam.bai"),
+            root.join(format!("{name}.bam.bai")),
+        )
+        .unwrap();
+    }
+    let key = tmp.path().join("server.sec");
+    std::fs::copy(&old_sk, &key).unwrap();
+    let args: Vec<String> = [
+        "--bind",
+        "127.0.0.1:0",
+        "--data",
+        root.to_str().unwrap(),
+        "--c4gh-key",
+        key.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    let server = ServerProcess::start(&args, &tmp.path().join("server.log"));
+    let client = STANDARD.encode(std::fs::read(&client_pk).unwrap());
+    let status = |id: &str| {
+        let target = TICKET.replace("/na?", &format!("/{id}?"));
+        let headers = [("Htsget-Context-Public-Key", client.as_str())];
+        request(server.addr, "GET", &target, &headers, b"").status
+    };
+    assert_eq!((status("old"), status("new")), (200, 500));
+
+    // The key file replaced (a rotation), then SIGHUP: the new key opens what it was given.
+    std::fs::copy(&new_sk, &key).unwrap();
+    let pid = server.pid().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !server.log().contains("configuration reloaded") {
+        assert!(std::time::Instant::now() < deadline, "{}", server.log());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!((status("old"), status("new")), (500, 200));
 }
