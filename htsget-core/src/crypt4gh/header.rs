@@ -169,7 +169,7 @@ pub fn write(recipient: &PublicKey, keys: &[[u8; 32]], edits: Option<&[u64]>) ->
 
 /// A header for `recipient` whose packets hold `payloads` as they are (a packet's plaintext:
 /// its type, then its body), each sealed with the X25519 shared key of a fresh writer key: for
-/// callers that need packets [`write`] does not make (tests, fuzzing the packet parser).
+/// callers that need packets [`write()`] does not make (tests, fuzzing the packet parser).
 ///
 /// # Panics
 ///
