@@ -38,8 +38,8 @@ pub struct State {
     spans: Cache<SpanKey, Arc<Vec<Content>>, SpanWeighter>,
 }
 
-/// A span of one version of a file: its identity, start and end.
-type SpanKey = (htsget_core::storage::Identity, u64, u64);
+/// A span of one version of a file: its key, identity, start and end.
+type SpanKey = (String, htsget_core::storage::Identity, u64, u64);
 
 /// Weighs span contents by their inline bytes, plus an allowance.
 #[derive(Clone, Debug)]
@@ -95,14 +95,16 @@ impl State {
         }
     }
 
-    /// The contents of `span` of `data` (see [`load::span_contents`]), kept per file version
-    /// and span.
+    /// The contents of `span` of `data`, the opened file `key` (see [`load::span_contents`]),
+    /// kept per file, version and span.
     pub async fn span_contents(
         &self,
+        key: &str,
         data: &dyn Object,
         span: &BgzfSpan,
     ) -> Result<Arc<Vec<Content>>, Error> {
         let key = (
+            key.to_owned(),
             data.metadata().identity().clone(),
             u64::from(span.start()),
             u64::from(span.end()),

@@ -115,6 +115,72 @@ fn re_keyed_tickets_open_only_what_they_serve() {
     }
     assert!(pieces == served, "replicas differ");
 
+    // A whole-file ticket: its largest re-keyed byte range takes many jobs of the data
+    // endpoint. Opened with that ticket's key, its segments are exactly the plain file's bytes
+    // of the range, then zeros to the segment's end; unaligned sub-ranges from either replica
+    // put together give the same stream.
+    let reply = request(
+        server.addr,
+        "GET",
+        "/reads/na?encryptionScheme=C4GH",
+        &headers,
+        b"",
+    );
+    let whole = reply.expect(200, "whole file").json();
+    let urls = whole["htsget"]["urls"].as_array().unwrap();
+    let head = STANDARD
+        .decode(
+            urls[0]["url"]
+                .as_str()
+                .unwrap()
+                .strip_prefix("data:;base64,")
+                .unwrap(),
+        )
+        .unwrap();
+    let keys = header::read(&head, &secret).unwrap().unwrap().keys;
+    let (target, start, end) = urls
+        .iter()
+        .filter_map(|u| {
+            let url = u["url"].as_str().unwrap();
+            let c4 = url.split("c4=").nth(1)?.split('&').next()?;
+            let (a, b) = c4.split_once('-')?;
+            let target = url[url.find("/data/")?..].to_owned();
+            Some((target, a.parse::<usize>().ok()?, b.parse::<usize>().ok()?))
+        })
+        .max_by_key(|(_, a, b)| b - a)
+        .expect("a re-keyed byte range");
+    let served = request(server.addr, "GET", &target, &[], b"").body;
+    assert!(
+        served.len() > 16 * ENCRYPTED as usize,
+        "{} bytes: too few segments to cross jobs",
+        served.len()
+    );
+    let mut opened = Vec::new();
+    for segment in served.chunks(ENCRYPTED as usize) {
+        opened.extend(segments::decrypt(&keys, segment).unwrap());
+    }
+    let mut expected = std::fs::read(&bam).unwrap()[start..end].to_vec();
+    assert!(opened.len() >= expected.len() && opened.len() - expected.len() < 65_536);
+    expected.resize(opened.len(), 0);
+    assert!(
+        opened == expected,
+        "re-keyed plaintext differs from the file"
+    );
+    let e = ENCRYPTED as usize;
+    let cuts = [0, 3 * e + 1234, 11 * e + 5, 17 * e + 99, served.len()];
+    let mut pieces = Vec::new();
+    for (i, pair) in cuts.windows(2).enumerate() {
+        let range = format!("bytes={}-{}", pair[0], pair[1] - 1);
+        let addr = [replica.addr, server.addr][i % 2];
+        let reply = request(addr, "GET", &target, &[("Range", &range)], b"");
+        assert_eq!(reply.status, 206, "{range}");
+        pieces.extend(reply.body);
+    }
+    assert!(
+        pieces == served,
+        "unaligned sub-ranges differ from the whole"
+    );
+
     // A stored segment under that URL tampered with in place (same file identity, so the ticket
     // stays valid): the stream is cut short of its Content-Length, never silently wrong.
     let c4 = target

@@ -27,7 +27,7 @@ pub const SUFFIX: &str = ".c4gh";
 /// The largest header read (64 packets of 64 KiB).
 const MAX_HEADER: u64 = 16 + header::MAX_PACKETS as u64 * header::MAX_PACKET_BYTES as u64;
 
-/// Opened headers kept, at most: past this many, all are forgotten and opened again.
+/// Opened headers kept, at most (the least used go first).
 const MAX_OPENED: usize = 4096;
 
 /// `inner`, with `key.c4gh` readable as `key` in plaintext.
@@ -35,9 +35,10 @@ const MAX_OPENED: usize = 4096;
 pub struct Crypt4ghStorage {
     inner: Arc<dyn Storage>,
     key: SecretKey,
-    /// Headers opened, by the stored object's identity (a replaced file has another): opening
-    /// one costs a read and an X25519 exchange, and every ticket and data URL opens its file.
-    opened: std::sync::Mutex<std::collections::HashMap<Identity, Opened>>,
+    /// Headers opened, by the stored object's key and identity (a replaced file has another
+    /// identity; two objects never share an entry): opening one costs a read and an X25519
+    /// exchange, and every ticket and data URL opens its file.
+    opened: quick_cache::sync::Cache<(String, Identity), Opened>,
 }
 
 /// What an opened header tells: its length and the file's data keys.
@@ -49,7 +50,7 @@ impl Crypt4ghStorage {
         Self {
             inner,
             key,
-            opened: Default::default(),
+            opened: quick_cache::sync::Cache::new(MAX_OPENED),
         }
     }
 
@@ -62,30 +63,17 @@ impl Crypt4ghStorage {
     pub async fn open_encrypted(&self, key: &str) -> io::Result<Arc<Encrypted>> {
         let name = format!("{key}{SUFFIX}");
         let object = self.inner.open(&name).await?;
-        let identity = object.metadata().identity().clone();
-        let known = self.opened().get(&identity).cloned();
-        let encrypted = match known {
+        let cached = (name, object.metadata().identity().clone());
+        let encrypted = match self.opened.get(&cached) {
             Some((header_len, keys)) => Encrypted::with_header(object, header_len, keys)?,
             None => {
                 let encrypted = Encrypted::open(object, &self.key).await?;
-                let mut opened = self.opened();
-                if opened.len() >= MAX_OPENED {
-                    opened.clear();
-                }
-                opened.insert(
-                    identity,
-                    (encrypted.header_len, Arc::clone(&encrypted.keys)),
-                );
+                let opened = (encrypted.header_len, Arc::clone(&encrypted.keys));
+                self.opened.insert(cached, opened);
                 encrypted
             }
         };
         Ok(Arc::new(encrypted))
-    }
-
-    fn opened(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<Identity, Opened>> {
-        self.opened
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -412,14 +400,14 @@ mod tests {
             assert!(encrypted.ciphertext(4, 4, Vec::new()).await.is_err());
 
             // The header is opened once per file version: a replaced file is opened anew.
-            assert_eq!(storage.opened().len(), 1);
+            assert_eq!(storage.opened.len(), 1);
             let again = storage.open_encrypted("x").await.unwrap();
             assert_eq!(again.metadata(), encrypted.metadata());
-            assert_eq!(storage.opened().len(), 1);
+            assert_eq!(storage.opened.len(), 1);
             let plain = encrypted_file(dir.path(), &storage.key, 100);
             let replaced = storage.open_encrypted("x").await.unwrap();
             assert_eq!(replaced.read(0, 200).await.unwrap(), plain);
-            assert_eq!(storage.opened().len(), 2);
+            assert_eq!(storage.opened.len(), 2);
         });
     }
 }

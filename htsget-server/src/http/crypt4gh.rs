@@ -172,7 +172,9 @@ pub(crate) async fn ticket(
                 }
             }
             Content::Span(Span::Bgzf(span)) => {
-                let contents = state.span_contents(&*encrypted, span).await?;
+                let contents = state
+                    .span_contents(&located.data, &*encrypted, span)
+                    .await?;
                 let len: u64 = contents.iter().map(Content::len).sum();
                 if len > 0 {
                     layout.push((0, len, padding(len)));
@@ -258,7 +260,11 @@ pub(crate) async fn passthrough_ticket(
     for part in plan.parts() {
         match part.content() {
             Content::Span(Span::Bgzf(span)) => {
-                for content in state.span_contents(&*encrypted, span).await?.iter() {
+                for content in state
+                    .span_contents(&located.data, &*encrypted, span)
+                    .await?
+                    .iter()
+                {
                     inlined.push(part.section(), content.clone());
                 }
             }
@@ -454,7 +460,7 @@ pub(crate) async fn serve(
         }
         ReKeyed::Span(span) => {
             let contents = state
-                .span_contents(&*encrypted, &span)
+                .span_contents(key, &*encrypted, &span)
                 .await
                 .map_err(|_| bad("the span does not fit this file's blocks"))?;
             let label = format!("span {}-{}", u64::from(span.start()), u64::from(span.end()));
@@ -481,6 +487,15 @@ const BATCH: u64 = 8;
 /// Jobs of one stream in flight at once: while one batch is written out, the next ones are
 /// being read and sealed, on other cores where there are some.
 const AHEAD: usize = 3;
+
+/// Jobs reading and sealing at once, server-wide: twice the cores. A stream past that waits its
+/// turn rather than queueing CPU work (and the buffers it fills) on the blocking pool without
+/// bound, so many re-keyed streams share the cores and the memory stays what the jobs in
+/// flight hold.
+static SEALING: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    tokio::sync::Semaphore::new(2 * cores)
+});
 
 /// The buffers of one re-keyed stream, recycled: ciphertext read, plaintext opened, segments
 /// sealed (lent to the frames that send them). Each kind keeps its length, so a recycled
@@ -522,6 +537,10 @@ impl Batch {
     /// The sealed segments, `(last - first + 1) * ENCRYPTED` bytes: the stored ciphertext is
     /// read here, opened and sealed anew on the blocking pool.
     async fn seal(mut self) -> io::Result<Bytes> {
+        let _turn = SEALING
+            .acquire()
+            .await
+            .map_err(|e| io::Error::other(e.to_string()))?;
         let total: u64 = self.contents.iter().map(Content::len).sum();
         let at = self.first * PLAIN;
         let until = ((self.last + 1) * PLAIN).min(total);
