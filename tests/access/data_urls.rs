@@ -4,8 +4,6 @@
 
 use std::{thread, time::Duration};
 
-use base64::{Engine as _, engine::general_purpose::STANDARD};
-
 use super::fixtures::{AuthServer, BAM, REGION, fixtures};
 use crate::{
     common::data_dir,
@@ -42,29 +40,6 @@ fn ticket(server: &AuthServer, query: &str) -> serde_json::Value {
     );
     assert_eq!(reply.status, 200);
     reply.json()
-}
-
-/// The payload of a ticket fetched without any token: inline parts decoded, URLs fetched with
-/// only the headers the ticket lists.
-fn payload(server: &AuthServer, ticket: &serde_json::Value) -> Vec<u8> {
-    let mut fetched = urls(ticket).into_iter();
-    let mut out = Vec::new();
-    for url in ticket["htsget"]["urls"].as_array().unwrap() {
-        match url["url"].as_str().unwrap().strip_prefix("data:;base64,") {
-            Some(data) => out.extend(STANDARD.decode(data).unwrap()),
-            None => {
-                let (target, headers) = fetched.next().unwrap();
-                let reply = fetch(server, &target, &headers);
-                assert!(
-                    matches!(reply.status, 200 | 206),
-                    "{target}: {}",
-                    reply.status
-                );
-                out.extend(reply.body);
-            }
-        }
-    }
-    out
 }
 
 #[test]
@@ -213,7 +188,7 @@ fn replicas_sharing_a_key_serve_each_others_urls_and_payloads_are_whole() {
 
     // The payload, fetched with no token, holds the region samtools counts in the file.
     let bam = tmp.path().join("region.bam");
-    std::fs::write(&bam, payload(&b, &ticket)).unwrap();
+    std::fs::write(&bam, crate::server::payload(b.process.addr, &ticket)).unwrap();
     let bam = bam.to_str().unwrap();
     let index = crate::common::run("samtools", &["index", bam]);
     assert!(

@@ -3,6 +3,8 @@
 //! another replica holding the same key; a tampered segment fails the stream; a file the server
 //! key cannot open is a 500 without detail; a rotated server key file is read again on SIGHUP.
 
+use std::path::{Path, PathBuf};
+
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use htsget_core::crypt4gh::{
     header,
@@ -19,17 +21,11 @@ use crate::{
 
 const TICKET: &str = "/reads/na?referenceName=11&start=4999999&end=5050000&encryptionScheme=C4GH";
 
-#[test]
-fn re_keyed_tickets_open_only_what_they_serve() {
-    let Some(dir) = data_dir() else { return };
-    let tmp = tempfile::tempdir().unwrap();
-    let (server_sk, server_pk) = keygen(tmp.path(), "server");
-    let (client_sk, client_pk) = keygen(tmp.path(), "client");
-    let (_, stranger_pk) = keygen(tmp.path(), "stranger");
-    let root = tmp.path().join("root");
-    std::fs::create_dir(&root).unwrap();
+/// The test BAM of `dir` encrypted by python crypt4gh into `root` as `NAME.bam.c4gh` for each
+/// recipient's public key file, each with the plain BAI.
+fn encrypted_copies(dir: &Path, root: &Path, recipients: &[(&str, &PathBuf)]) {
     let bam = dir.join("bam/htsnexus_test_NA12878.bam");
-    for (name, recipient) in [("na", &server_pk), ("stranger", &stranger_pk)] {
+    for (name, recipient) in recipients {
         let to = root.join(format!("{name}.bam.c4gh"));
         assert!(crypt4gh(
             &["encrypt", "--recipient_pk", recipient.to_str().unwrap()],
@@ -42,6 +38,23 @@ fn re_keyed_tickets_open_only_what_they_serve() {
         )
         .unwrap();
     }
+}
+
+#[test]
+fn re_keyed_tickets_open_only_what_they_serve() {
+    let Some(dir) = data_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let (server_sk, server_pk) = keygen(tmp.path(), "server");
+    let (client_sk, client_pk) = keygen(tmp.path(), "client");
+    let (_, stranger_pk) = keygen(tmp.path(), "stranger");
+    let root = tmp.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let bam = dir.join("bam/htsnexus_test_NA12878.bam");
+    encrypted_copies(
+        &dir,
+        &root,
+        &[("na", &server_pk), ("stranger", &stranger_pk)],
+    );
     let key = server_sk.clone();
     let server = TestServer::start(Some(&root), move |config| config.c4gh_key = Some(key));
     let client = STANDARD.encode(std::fs::read(&client_pk).unwrap());
@@ -266,20 +279,7 @@ fn the_server_key_is_read_again_on_hangup() {
     let (_, client_pk) = keygen(tmp.path(), "client");
     let root = tmp.path().join("root");
     std::fs::create_dir(&root).unwrap();
-    let bam = dir.join("bam/htsnexus_test_NA12878.bam");
-    for (name, recipient) in [("old", &old_pk), ("new", &new_pk)] {
-        let to = root.join(format!("{name}.bam.c4gh"));
-        assert!(crypt4gh(
-            &["encrypt", "--recipient_pk", recipient.to_str().unwrap()],
-            &bam,
-            &to
-        ));
-        std::fs::copy(
-            dir.join("bam/htsnexus_test_NA12878.bam.bai"),
-            root.join(format!("{name}.bam.bai")),
-        )
-        .unwrap();
-    }
+    encrypted_copies(&dir, &root, &[("old", &old_pk), ("new", &new_pk)]);
     let key = tmp.path().join("server.sec");
     std::fs::copy(&old_sk, &key).unwrap();
     let args: Vec<String> = [
