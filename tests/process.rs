@@ -79,6 +79,28 @@ impl ServerProcess {
     pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap()
     }
+
+    /// Sends it SIGHUP (reload its configuration).
+    pub(crate) fn hangup(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-HUP", &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits (up to 10 s) until its log holds `needle` `count` times.
+    pub(crate) fn await_log(&self, needle: &str, count: usize) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while self.log().matches(needle).count() < count {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {needle:?} in the log:\n{}",
+                self.log()
+            );
+            thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
 }
 
 impl Drop for ServerProcess {

@@ -304,18 +304,7 @@ fn the_server_key_is_read_again_on_hangup() {
 
     // The key file replaced (a rotation), then SIGHUP: the new key opens what it was given.
     std::fs::copy(&new_sk, &key).unwrap();
-    let pid = server.pid().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-HUP", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !server.log().contains("configuration reloaded") {
-        assert!(std::time::Instant::now() < deadline, "{}", server.log());
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    server.hangup();
+    server.await_log("configuration reloaded", 1);
     assert_eq!((status("old"), status("new")), (500, 200));
 }

@@ -5,13 +5,12 @@
 use std::{
     io::{BufRead, BufReader, Read, Write},
     net::TcpStream,
-    process::Command,
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicUsize, Ordering},
     },
     thread,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use super::endpoints::metric;
@@ -22,30 +21,6 @@ use crate::{
 };
 
 const PUBLIC: &str = "/variants/vcf/spec-v4.3?referenceName=20";
-
-fn hangup(server: &AuthServer) {
-    let pid = server.process.pid().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-HUP", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-}
-
-/// Waits (up to 10 s) until the log holds `needle` `count` times.
-fn await_log(server: &AuthServer, needle: &str, count: usize) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while server.process.log().matches(needle).count() < count {
-        assert!(
-            Instant::now() < deadline,
-            "no {needle:?} in the log:\n{}",
-            server.process.log()
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
-}
 
 /// One GET on a kept-alive connection: the status, the body read whole.
 fn get_on(
@@ -126,8 +101,8 @@ fn reload_applies_rules_refuses_broken_files_and_fails_no_request() {
     let extra = format!("{RULES}\n[[access]]\nids = \"extra/*\"\npublic = true\n");
     for (i, text) in [&extra, &RULES.to_owned()].into_iter().enumerate() {
         std::fs::write(&config, text).unwrap();
-        hangup(&server);
-        await_log(&server, "configuration reloaded", i + 1);
+        server.process.hangup();
+        server.process.await_log("configuration reloaded", i + 1);
         thread::sleep(Duration::from_millis(200));
     }
 
@@ -140,19 +115,19 @@ fn reload_applies_rules_refuses_broken_files_and_fails_no_request() {
         ),
     )
     .unwrap();
-    hangup(&server);
-    await_log(&server, "configuration reloaded", 3);
+    server.process.hangup();
+    server.process.await_log("configuration reloaded", 3);
     assert_eq!(get(addr, PUBLIC).status, 401, "the new rule applies");
 
     // A broken file: refused, logged, the last good configuration keeps serving.
     std::fs::write(&config, "[[access]\nids = ").unwrap();
-    hangup(&server);
-    await_log(&server, "configuration reload refused", 1);
+    server.process.hangup();
+    server.process.await_log("configuration reload refused", 1);
     assert_eq!(get(addr, PUBLIC).status, 401, "still the last good rules");
     // One that parses but does not validate (a rule without grants) is refused too.
     std::fs::write(&config, "[[access]]\nids = \"bam/*\"\n").unwrap();
-    hangup(&server);
-    await_log(&server, "configuration reload refused", 2);
+    server.process.hangup();
+    server.process.await_log("configuration reload refused", 2);
     thread::sleep(Duration::from_millis(200));
 
     stop.store(true, Ordering::Relaxed);
