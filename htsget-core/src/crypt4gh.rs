@@ -22,6 +22,7 @@
 pub mod edits;
 pub mod header;
 pub mod keys;
+pub mod layout;
 pub mod segments;
 
 /// What can go wrong reading Crypt4GH bytes or keys. Messages never hold key material.

@@ -18,7 +18,7 @@
 //!    async. BGZF spans that start or end inside a block stay [`Span::Bgzf`], so making a
 //!    ticket reads nothing.
 //! 4. **Ticket**: [`Ticket::new`] lists the plan as URLs: byte ranges with a `Range` header,
-//!    BGZF spans as `?span=` URLs ([`span::url`]), inline parts as `data:;base64,` URIs.
+//!    BGZF spans as `?span=START-END` URLs (a [`BgzfSpan`] written and parsed as text), inline parts as `data:;base64,` URIs.
 //! 5. **Data**: whoever serves the URLs opens the file once ([`Storage::open`]) and streams
 //!    byte ranges from the handle; a `?span=` URL is answered by [`load::span_contents`]: the
 //!    parts of its two cut blocks re-encoded, around the whole blocks between. The payload thus

@@ -3,9 +3,11 @@
 
 mod bgzf;
 mod byte_range;
-pub mod url;
 
-pub use self::{bgzf::BgzfSpan, byte_range::ByteRange};
+pub use self::{
+    bgzf::{BgzfSpan, ParseBgzfSpanError},
+    byte_range::ByteRange,
+};
 
 /// A stretch of a file, start inclusive and end exclusive.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]

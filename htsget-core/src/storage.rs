@@ -164,6 +164,13 @@ pub trait Object: Send + Sync + fmt::Debug {
         None
     }
 
+    /// The Crypt4GH file behind this plaintext, where the object is one
+    /// ([`Encryption::Crypt4gh`]).
+    #[cfg(feature = "crypt4gh")]
+    fn crypt4gh(&self) -> Option<&crypt4gh::Encrypted> {
+        None
+    }
+
     /// Reads up to `len` bytes at `offset`; fewer only at the end of the object.
     fn read(&self, offset: u64, len: usize) -> BoxFuture<'static, io::Result<Vec<u8>>> {
         let available = usize::try_from(self.size().saturating_sub(offset)).unwrap_or(usize::MAX);
@@ -171,17 +178,45 @@ pub trait Object: Send + Sync + fmt::Debug {
     }
 }
 
-/// An object's size and identity.
+/// An object's size, identity and encryption.
 #[derive(Clone, Debug, Eq, Hash, PartialEq)]
 pub struct Metadata {
     size: u64,
     identity: Identity,
+    encryption: Encryption,
+}
+
+/// How an object's bytes are stored: what a server must never serve as they are read.
+#[derive(Clone, Copy, Debug, Default, Eq, Hash, PartialEq)]
+#[non_exhaustive]
+pub enum Encryption {
+    /// Stored as they are read.
+    #[default]
+    None,
+    /// Decrypted from a Crypt4GH file (`key.c4gh`): the bytes read are its plaintext, which
+    /// only the key holder may see.
+    Crypt4gh,
 }
 
 impl Metadata {
-    /// An object of `size` bytes with `identity`.
+    /// An object of `size` bytes with `identity`, stored as it is read.
     pub fn new(size: u64, identity: Identity) -> Self {
-        Self { size, identity }
+        Self {
+            size,
+            identity,
+            encryption: Encryption::None,
+        }
+    }
+
+    /// This metadata, of an object read through `encryption`.
+    pub fn with_encryption(mut self, encryption: Encryption) -> Self {
+        self.encryption = encryption;
+        self
+    }
+
+    /// How the object is stored.
+    pub fn encryption(&self) -> Encryption {
+        self.encryption
     }
 
     /// The size in bytes.

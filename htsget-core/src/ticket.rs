@@ -1,11 +1,11 @@
 //! The htsget ticket: the JSON answer that lists the blocks of a plan as URLs.
 
-use std::collections::BTreeMap;
+use std::{borrow::Cow, collections::BTreeMap};
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use serde::Serialize;
 
-use crate::{ByteRange, Content, Format, Plan, Section, Span, span::url};
+use crate::{Content, Format, Plan, Section, Span};
 
 /// The largest file range one ticket URL covers; longer ranges are split so that a client's
 /// retry of one URL stays cheap (the spec asks for blocks of at most about 1 GB).
@@ -21,8 +21,8 @@ pub enum Location<'a> {
         /// The headers (`Range`, and any the URL's signature covers).
         headers: BTreeMap<String, String>,
     },
-    /// Bytes carried in the ticket as a `data:` URI.
-    Inline(&'a [u8]),
+    /// Bytes carried in the ticket as a `data:` URI: the plan's own, or made for the ticket.
+    Inline(Cow<'a, [u8]>),
 }
 
 /// One URL of a ticket.
@@ -68,7 +68,7 @@ pub struct Ticket {
 impl Ticket {
     /// The ticket for `plan`: each byte range becomes `data_url` with a `Range` header (plus
     /// `headers`, e.g. a short-lived `Authorization`), each inline part a `data:;base64,` URI,
-    /// and each BGZF span `data_url?span=START-END` ([`url::with_span`], with `headers`),
+    /// and each BGZF span `data_url?span=START-END` (with `headers`; [`crate::BgzfSpan`]'s `FromStr` reads it back),
     /// which the data endpoint answers with [`crate::load::span_contents`].
     ///
     /// # Examples
@@ -97,16 +97,17 @@ impl Ticket {
 
         for part in plan.parts() {
             match part.content() {
-                Content::Inline(data) => urls.push((part.section(), Location::Inline(data))),
-                Content::Span(Span::Bgzf(span)) => urls.push((
-                    part.section(),
-                    Location::Url {
-                        url: url::with_span(data_url, span),
-                        headers: headers.clone(),
-                    },
-                )),
+                Content::Inline(data) => {
+                    urls.push((part.section(), Location::Inline(Cow::Borrowed(data))));
+                }
+                Content::Span(Span::Bgzf(span)) => {
+                    let separator = if data_url.contains('?') { '&' } else { '?' };
+                    let url = format!("{data_url}{separator}span={span}");
+                    let headers = headers.clone();
+                    urls.push((part.section(), Location::Url { url, headers }));
+                }
                 Content::Span(Span::Bytes(range)) => {
-                    for piece in split(*range) {
+                    for piece in range.chunks(MAX_URL_RANGE) {
                         let mut headers = headers.clone();
                         headers.insert("Range".to_owned(), piece.to_string());
                         let url = data_url.to_owned();
@@ -126,11 +127,12 @@ impl Ticket {
     ///
     /// ```
     /// use std::collections::BTreeMap;
+    /// use std::borrow::Cow;
     /// use htsget_core::{Format, Section, Ticket, ticket::Location};
     ///
     /// let ticket = Ticket::from_locations(Format::Vcf, [
     ///     (Section::Header, Location::Url { url: "https://s3/x?sig".into(), headers: BTreeMap::new() }),
-    ///     (Section::Body, Location::Inline(b"EOF")),
+    ///     (Section::Body, Location::Inline(Cow::Borrowed(b"EOF"))),
     /// ]);
     /// assert_eq!(ticket.urls()[1].url(), "data:;base64,RU9G");
     /// ```
@@ -144,7 +146,7 @@ impl Ticket {
                 let class = section.as_str();
                 match location {
                     Location::Inline(data) => TicketUrl {
-                        url: data_uri(data),
+                        url: data_uri(&data),
                         headers: BTreeMap::new(),
                         class,
                     },
@@ -208,15 +210,10 @@ fn data_uri(data: &[u8]) -> String {
     uri
 }
 
-/// `range` in pieces of at most [`MAX_URL_RANGE`] bytes.
-pub fn split(range: ByteRange) -> impl Iterator<Item = ByteRange> {
-    let starts = (range.start()..range.end()).step_by(MAX_URL_RANGE as usize);
-    starts.map(move |start| ByteRange::new(start, (start + MAX_URL_RANGE).min(range.end())))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ByteRange;
 
     #[test]
     fn test_new_with_range_over_the_url_limit() {

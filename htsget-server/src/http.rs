@@ -6,6 +6,8 @@ mod crypt4gh;
 mod data;
 mod error;
 mod health;
+mod locations;
+mod respond;
 mod service_info;
 mod ticket;
 mod viewer;

@@ -16,6 +16,7 @@
 
 pub mod access;
 pub mod config;
+pub mod data_url;
 mod deadline;
 #[cfg(feature = "demo")]
 pub mod demo;

@@ -21,8 +21,6 @@ pub struct Root {
     pub urls: UrlMode,
     /// Its directory, for a local root (readiness checks it); `None` for a store.
     pub dir: Option<std::path::PathBuf>,
-    /// Its encrypted files (the same storage as `storage`, typed), with a Crypt4GH key.
-    pub crypt4gh: Option<Arc<htsget_core::storage::Crypt4ghStorage>>,
     /// Whether its Crypt4GH tickets pass stored segments through.
     pub passthrough: bool,
 }
@@ -79,16 +77,6 @@ impl Roots {
             }
         }
         reasons
-    }
-
-    /// Opens the encrypted file behind `key` (`key.c4gh`), as its plaintext.
-    pub async fn open_encrypted(
-        &self,
-        key: &str,
-    ) -> io::Result<Arc<htsget_core::storage::crypt4gh::Encrypted>> {
-        let (root, rest) = self.route(key).ok_or_else(not_found)?;
-        let encrypted = root.crypt4gh.as_ref().ok_or_else(not_found)?;
-        encrypted.open_encrypted(rest).await
     }
 
     /// Whether the Crypt4GH tickets of `key` pass stored segments through.
@@ -159,7 +147,6 @@ mod tests {
             storage: Arc::new(LocalStorage::new(dir.path())),
             urls,
             dir: Some(dir.path().to_owned()),
-            crypt4gh: None,
             passthrough: false,
         };
         let mut archive = local(UrlMode::Direct);
@@ -176,7 +163,6 @@ mod tests {
             storage: Arc::new(LocalStorage::new(dir.path())),
             urls: UrlMode::Server,
             dir: Some(dir.path().join("gone")),
-            crypt4gh: None,
             passthrough: false,
         }]);
         assert!(only.route("b/x.bam").is_none());

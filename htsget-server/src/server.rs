@@ -66,6 +66,9 @@ pub enum StartError {
     /// Access control cannot start: its JWKS file, rules or URL key are refused.
     #[error("access control: {0}")]
     Access(String),
+    /// The data URL signing key cannot be had.
+    #[error("access control: {0}")]
+    UrlKey(#[source] crate::access::signed::KeyError),
     /// The Crypt4GH key file is refused.
     #[error("Crypt4GH key {0}")]
     Crypt4gh(String),
@@ -211,7 +214,7 @@ async fn build(
     };
 
     let c4gh = match &config.c4gh_key {
-        Some(path) => Some(load_c4gh_key(path)?),
+        Some(path) => Some(Arc::new(load_c4gh_key(path)?)),
         None => None,
     };
     let mut roots = Vec::new();
@@ -235,11 +238,8 @@ async fn build(
             });
         }
         any_store |= store;
-        let crypt4gh = c4gh
-            .clone()
-            .map(|key| Arc::new(Crypt4ghStorage::new(storage.clone(), key)));
-        let storage = match &crypt4gh {
-            Some(encrypted) => Arc::clone(encrypted) as Arc<dyn Storage>,
+        let storage = match &c4gh {
+            Some(key) => Arc::new(Crypt4ghStorage::new(storage, Arc::clone(key))),
             None => storage,
         };
         roots.push(Root {
@@ -247,7 +247,6 @@ async fn build(
             storage,
             urls,
             dir: (!store).then_some(data),
-            crypt4gh,
             passthrough: passthrough.unwrap_or(config.c4gh_passthrough),
         });
     }
@@ -272,11 +271,11 @@ async fn build(
                     "data URLs are signed with a key generated now: replicas behind one \
                      load balancer need --url-key to share one"
                 );
-                Some(Signer::load(None, config.access.url_ttl).map_err(StartError::Access)?)
+                Some(Signer::load(None, config.access.url_ttl).map_err(StartError::UrlKey)?)
             }
         },
         (Some(_), Some(file)) => {
-            Some(Signer::load(Some(file), config.access.url_ttl).map_err(StartError::Access)?)
+            Some(Signer::load(Some(file), config.access.url_ttl).map_err(StartError::UrlKey)?)
         }
     };
     let tls = config

@@ -2,7 +2,12 @@
 
 use std::{sync::Arc, time::Instant};
 
-use htsget_core::{BgzfSpan, Content, Error, Format, facts::FileFacts, load, storage::Object};
+use htsget_core::{
+    BgzfSpan, Content, Error, Format, Storage as _,
+    facts::FileFacts,
+    load,
+    storage::{Fault, Object},
+};
 use quick_cache::sync::Cache;
 
 use crate::{
@@ -29,7 +34,7 @@ pub struct State {
     /// The metrics (shared across reloads).
     pub metrics: Arc<Metrics>,
     /// The Crypt4GH secret key, when encrypted files are served.
-    pub c4gh: Option<htsget_core::crypt4gh::keys::SecretKey>,
+    pub c4gh: Option<Arc<htsget_core::crypt4gh::keys::SecretKey>>,
     cache: Cache<Located, Arc<FileFacts>, FactsWeighter>,
     /// Where ids were found, and when: trusted for `revalidate` before storage is asked again.
     locations: Cache<(String, Format), (Located, Instant)>,
@@ -119,6 +124,21 @@ impl State {
     /// The facts cache's entries and estimated weight in bytes.
     pub fn facts_cached(&self) -> (u64, u64) {
         (self.cache.len() as u64, self.cache.weight())
+    }
+
+    /// Opens the data file of `located` as it was when located; if it has changed since, the
+    /// location is forgotten and the change reported (a 503: ask again).
+    pub async fn open_located(&self, located: &Located) -> Result<Arc<dyn Object>, Error> {
+        let io = |source| Error::Io {
+            what: "data file",
+            source,
+        };
+        let object = self.storage.open(&located.data).await.map_err(io)?;
+        if object.metadata() != &located.data_metadata {
+            self.forget(located);
+            return Err(io(Fault::Changed.into()));
+        }
+        Ok(object)
     }
 
     /// Forgets where `located` was found: its objects changed, so the next ticket asks again.

@@ -47,4 +47,13 @@ pub enum Reason {
     MalformedPath,
     /// A data URL's `span` is malformed, or does not fit the file's blocks.
     MalformedSpan,
+    /// A data URL's parameters are malformed, repeated or do not go together.
+    MalformedDataUrl,
+    /// `encryptionScheme` names a scheme that is not served, or one the id cannot be served
+    /// in (or an encrypted id is asked without one).
+    EncryptionScheme,
+    /// The client's Crypt4GH public key (`Htsget-Context-Public-Key`) is missing or malformed.
+    ClientKey,
+    /// A parameter of the viewer page is malformed.
+    ViewerParameter,
 }

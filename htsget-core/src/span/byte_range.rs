@@ -48,6 +48,22 @@ impl ByteRange {
     pub fn is_empty(&self) -> bool {
         self.start == self.end
     }
+
+    /// The range in consecutive pieces of at most `len` bytes (at least 1), in order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use htsget_core::ByteRange;
+    /// let pieces: Vec<_> = ByteRange::new(5, 30).chunks(10).collect();
+    /// assert_eq!(pieces, [ByteRange::new(5, 15), ByteRange::new(15, 25), ByteRange::new(25, 30)]);
+    /// assert_eq!(ByteRange::new(5, 5).chunks(10).count(), 0);
+    /// ```
+    pub fn chunks(self, len: u64) -> impl Iterator<Item = ByteRange> {
+        let len = len.max(1);
+        let starts = (self.start..self.end).step_by(usize::try_from(len).unwrap_or(usize::MAX));
+        starts.map(move |start| Self::new(start, start.saturating_add(len).min(self.end)))
+    }
 }
 
 /// Formats as an HTTP `Range` header value, `bytes=FIRST-LAST` (LAST inclusive). An empty

@@ -5,21 +5,12 @@
 
 use std::{io, sync::Arc};
 
-use super::{BoxFuture, Identity, Metadata, Object, Storage};
+use super::{BoxFuture, Encryption, Identity, Metadata, Object, Storage};
 use crate::crypt4gh::{
     header,
     keys::SecretKey,
     segments::{self, ENCRYPTED, PLAIN},
 };
-
-/// The prefix of the identity of a file read through [`Crypt4ghStorage`] from its encrypted
-/// form: `Metadata::identity` tells an encrypted file from a plain one.
-pub const IDENTITY_PREFIX: &str = "c4gh:";
-
-/// Whether `metadata` is that of a file decrypted from `key.c4gh`.
-pub fn is_encrypted(metadata: &Metadata) -> bool {
-    metadata.identity().as_str().starts_with(IDENTITY_PREFIX)
-}
 
 /// The suffix of encrypted files.
 pub const SUFFIX: &str = ".c4gh";
@@ -34,7 +25,7 @@ const MAX_OPENED: usize = 4096;
 #[derive(Debug)]
 pub struct Crypt4ghStorage {
     inner: Arc<dyn Storage>,
-    key: SecretKey,
+    key: Arc<SecretKey>,
     /// Headers opened, by the stored object's key and identity (a replaced file has another
     /// identity; two objects never share an entry): opening one costs a read and an X25519
     /// exchange, and every ticket and data URL opens its file.
@@ -45,11 +36,12 @@ pub struct Crypt4ghStorage {
 type Opened = (u64, Arc<[[u8; 32]]>);
 
 impl Crypt4ghStorage {
-    /// The plaintext view of `inner`'s encrypted files, opened with `key`.
-    pub fn new(inner: Arc<dyn Storage>, key: SecretKey) -> Self {
+    /// The plaintext view of `inner`'s encrypted files, opened with `key` (shared, so a server
+    /// holds its one key once for every root).
+    pub fn new(inner: Arc<dyn Storage>, key: impl Into<Arc<SecretKey>>) -> Self {
         Self {
             inner,
-            key,
+            key: key.into(),
             opened: quick_cache::sync::Cache::new(MAX_OPENED),
         }
     }
@@ -60,7 +52,7 @@ impl Crypt4ghStorage {
     ///
     /// `NotFound` if it is not there; `InvalidData` if its header does not open with this
     /// server's key, holds an edit list, or its size cannot be a Crypt4GH file.
-    pub async fn open_encrypted(&self, key: &str) -> io::Result<Arc<Encrypted>> {
+    async fn open_encrypted(&self, key: &str) -> io::Result<Arc<Encrypted>> {
         let name = format!("{key}{SUFFIX}");
         let object = self.inner.open(&name).await?;
         let cached = (name, object.metadata().identity().clone());
@@ -118,8 +110,9 @@ impl Storage for Crypt4ghStorage {
 }
 
 /// An encrypted file's plaintext, decrypted segment by segment as it is read; the last
-/// segment decrypted is kept, so reads that walk the file decrypt each segment once.
-#[derive(Debug)]
+/// segment decrypted is kept, so reads that walk the file decrypt each segment once. Clones
+/// share the stored object, the keys and the kept segment.
+#[derive(Clone, Debug)]
 pub struct Encrypted {
     inner: Arc<dyn Object>,
     header_len: u64,
@@ -167,15 +160,12 @@ impl Encrypted {
         keys: Arc<[[u8; 32]]>,
     ) -> io::Result<Self> {
         let plain = segments::plain_size(inner.size(), header_len).map_err(invalid)?;
-        let identity = Identity::new(format!(
-            "{IDENTITY_PREFIX}{}",
-            inner.metadata().identity().as_str()
-        ));
+        let identity = inner.metadata().identity().clone();
         Ok(Self {
             inner,
             header_len,
             keys,
-            metadata: Metadata::new(plain, identity),
+            metadata: Metadata::new(plain, identity).with_encryption(Encryption::Crypt4gh),
             last: Arc::default(),
         })
     }
@@ -308,15 +298,13 @@ impl Object for Encrypted {
         &self.metadata
     }
 
+    fn crypt4gh(&self) -> Option<&Encrypted> {
+        Some(self)
+    }
+
     fn read_at(&self, offset: u64, mut buf: Vec<u8>) -> BoxFuture<'static, io::Result<Vec<u8>>> {
         let end = (offset + buf.len() as u64).min(self.metadata.size());
-        let this = Self {
-            inner: Arc::clone(&self.inner),
-            header_len: self.header_len,
-            keys: Arc::clone(&self.keys),
-            metadata: self.metadata.clone(),
-            last: Arc::clone(&self.last),
-        };
+        let this = self.clone();
         Box::pin(async move {
             if end <= offset {
                 buf.clear();
@@ -372,7 +360,7 @@ mod tests {
         run(async {
             let encrypted = storage.open_encrypted("x").await.unwrap();
             assert_eq!(encrypted.metadata().size(), plain.len() as u64);
-            assert!(is_encrypted(encrypted.metadata()));
+            assert_eq!(encrypted.metadata().encryption(), Encryption::Crypt4gh);
             let whole = storage.open("x").await.unwrap();
             for (offset, len) in [(0, 10), (65_530, 20), (0, plain.len()), (100, 3 * 65_536)] {
                 let expected = &plain[offset..offset + len];

@@ -1,63 +1,27 @@
 //! Signed data URLs: with access control on, every data URL of a ticket carries an expiry and
-//! an HMAC-SHA256 over the file, its version, the span or byte range it may serve, and that
-//! expiry. The data endpoint serves nothing else: a widened range, another file, a later
+//! an HMAC-SHA256 over the file, its version (and Crypt4GH ticket nonce), what it serves, and
+//! that expiry. The data endpoint serves nothing else: a widened range, another file, a later
 //! expiry, another key's signature, or a URL past its expiry is refused.
 //!
-//! The URL's own parameters: `v` (the version, [`span::url::VERSION`]), then `span=S-E` (a
-//! BGZF span, [`span::url::PARAMETER`]) or `r=S-E` (a byte range, inclusive as in `Range`),
-//! then `exp` (Unix seconds) and `sig` (base64url, unpadded). Each may appear once.
+//! What is signed is a [`DataUrl`]: its key and version behind their lengths, then a fixed
+//! 25-byte tail (what it serves as a kind byte, start and end, then the expiry), so a ticket
+//! computes the MAC state of its file once and finishes it per URL.
 
-use std::{collections::BTreeMap, fmt::Write as _, path::Path, time::Duration};
+use std::{io, path::Path, time::Duration};
 
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use hmac::{Hmac, KeyInit, Mac};
-use htsget_core::{
-    BgzfSpan, ByteRange, Content, Format, Plan, Span, Ticket,
-    span::{self, url},
-    storage::Identity,
-    ticket::{Location, split},
-};
 use sha2::Sha256;
 
-/// The range parameter.
-pub const RANGE: &str = "r";
-
-/// The expiry parameter.
-pub const EXPIRY: &str = "exp";
-
-/// The signature parameter.
-pub const SIGNATURE: &str = "sig";
-
-/// The Crypt4GH re-keyed range parameter: `c4=START-END` (plaintext, end exclusive).
-pub const SEGMENTS: &str = "c4";
-
-/// The Crypt4GH ticket nonce parameter, from which replicas derive the ticket's key.
-pub const TICKET_NONCE: &str = "k";
+use crate::data_url::{DataUrl, Nonce, Serves};
 
 /// The shortest signing key accepted, in bytes.
 pub const MIN_KEY_BYTES: usize = 32;
-
-/// What a valid signature lets a URL serve.
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-pub enum Signed {
-    /// This BGZF span, whole.
-    Span(BgzfSpan),
-    /// Bytes within this range.
-    Bytes(ByteRange),
-    /// Plaintext bytes `[first, last)` of a Crypt4GH file, re-encrypted with a ticket's key.
-    Segments {
-        /// The first byte.
-        first: u64,
-        /// The end (exclusive).
-        last: u64,
-    },
-}
 
 /// Why a data URL is refused.
 #[derive(Clone, Copy, Debug, Eq, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Refused {
-    /// No `exp` or `sig`, or no span or range to serve.
+    /// No `exp` or `sig`, or nothing named to serve.
     #[error("this data URL is not signed; ask for a ticket")]
     Unsigned,
     /// A parameter given twice, or malformed.
@@ -69,6 +33,24 @@ pub enum Refused {
     /// The signature does not cover what is asked.
     #[error("this data URL's signature does not match it")]
     Signature,
+    /// A `Range` outside what the URL serves.
+    #[error("the range asked for is outside what this data URL was signed for")]
+    Outside,
+}
+
+/// Why a signing key cannot be had.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The key is shorter than [`MIN_KEY_BYTES`].
+    #[error("the URL signing key has {0} bytes; at least {MIN_KEY_BYTES} are needed")]
+    TooShort(usize),
+    /// The key file cannot be read.
+    #[error("cannot read the URL key file")]
+    Read(#[source] io::Error),
+    /// No randomness for a fresh key.
+    #[error("no randomness for a URL signing key")]
+    Random(#[source] getrandom::Error),
 }
 
 /// Signs and checks data URLs with one key.
@@ -86,16 +68,24 @@ impl std::fmt::Debug for Signer {
     }
 }
 
+/// The signer of one ticket's URLs: one file version (and ticket nonce), one expiry.
+#[derive(Clone)]
+pub struct FileSigner {
+    mac: Hmac<Sha256>,
+    expiry: u64,
+}
+
 impl Signer {
     /// A signer with `key` (at least [`MIN_KEY_BYTES`]) whose URLs live for `ttl`.
-    pub fn new(key: &[u8], ttl: Duration) -> Result<Self, String> {
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::TooShort`] for a short key.
+    pub fn new(key: &[u8], ttl: Duration) -> Result<Self, KeyError> {
         if key.len() < MIN_KEY_BYTES {
-            return Err(format!(
-                "the URL signing key has {} bytes; at least {MIN_KEY_BYTES} are needed",
-                key.len()
-            ));
+            return Err(KeyError::TooShort(key.len()));
         }
-        let mac = Hmac::<Sha256>::new_from_slice(key).map_err(|e| e.to_string())?;
+        let mac = Hmac::<Sha256>::new_from_slice(key).map_err(|_| KeyError::TooShort(0))?;
         Ok(Self { mac, ttl })
     }
 
@@ -109,154 +99,95 @@ impl Signer {
 
     /// The signer of the key in `file` (its bytes, surrounding whitespace trimmed), or of a
     /// fresh random key when `file` is `None`.
-    pub fn load(file: Option<&Path>, ttl: Duration) -> Result<Self, String> {
+    ///
+    /// # Errors
+    ///
+    /// A [`KeyError`]: the file unreadable or the key short, or no randomness.
+    pub fn load(file: Option<&Path>, ttl: Duration) -> Result<Self, KeyError> {
         match file {
             Some(path) => {
-                let bytes = std::fs::read(path)
-                    .map_err(|e| format!("cannot read the URL key file: {e}"))?;
+                let bytes = std::fs::read(path).map_err(KeyError::Read)?;
                 Self::new(bytes.trim_ascii(), ttl)
             }
             None => {
                 let mut key = [0; 32];
-                getrandom::fill(&mut key).map_err(|e| format!("no randomness for a key: {e}"))?;
+                getrandom::fill(&mut key).map_err(KeyError::Random)?;
                 Self::new(&key, ttl)
             }
         }
     }
 
-    /// The ticket for `plan` of the file `key` at version `identity`, its URLs under
-    /// `data_url` each signed for exactly its span or range, valid until `now + ttl`.
-    pub fn ticket(
-        &self,
-        plan: &Plan,
-        format: Format,
-        data_url: &str,
-        key: &str,
-        identity: &Identity,
-        now: u64,
-    ) -> Ticket {
-        let versioned = url::with_version(data_url, identity);
-        let file = self.file(key, &identity.tag());
-        let expiry = now.saturating_add(self.ttl.as_secs());
-        let mut locations = Vec::with_capacity(plan.parts().len());
-
-        for part in plan.parts() {
-            match part.content() {
-                Content::Inline(bytes) => locations.push((part.section(), Location::Inline(bytes))),
-                Content::Span(Span::Bgzf(bgzf)) => {
-                    let url = url::with_span(&versioned, bgzf);
-                    let url = signed(&file, url, Signed::Span(*bgzf), expiry);
-                    let headers = BTreeMap::new();
-                    locations.push((part.section(), Location::Url { url, headers }));
-                }
-                Content::Span(Span::Bytes(range)) => {
-                    for piece in split(*range) {
-                        let mut url = String::with_capacity(versioned.len() + 120);
-                        url.push_str(&versioned);
-                        let _ = write!(url, "&{RANGE}={}-{}", piece.start(), piece.end() - 1);
-                        let url = signed(&file, url, Signed::Bytes(piece), expiry);
-                        let headers = BTreeMap::from([("Range".to_owned(), piece.to_string())]);
-                        locations.push((part.section(), Location::Url { url, headers }));
-                    }
-                }
-            }
+    /// The signer of URLs of file `key` at `version` (re-encrypted under `nonce`, if given),
+    /// valid until `now` plus this signer's time to live.
+    pub fn file(&self, key: &str, version: &str, nonce: Option<&Nonce>, now: u64) -> FileSigner {
+        FileSigner {
+            mac: self.prefix(key, version, nonce),
+            expiry: now.saturating_add(self.ttl.as_secs()),
         }
-
-        Ticket::from_locations(format, locations)
     }
 
-    /// `url` (already holding `v`, what it serves and `k`) signed for `what` of file `key` at
-    /// `version` under ticket nonce `nonce`, valid until `now + ttl`.
-    pub fn rekeyed_url(
-        &self,
-        url: String,
-        key: &str,
-        version: &str,
-        nonce: &str,
-        what: Signed,
-        now: u64,
-    ) -> String {
-        let file = self.file(key, &format!("{version}:{nonce}"));
-        let expiry = now.saturating_add(self.ttl.as_secs());
-        signed(&file, url, what, expiry)
-    }
-
-    /// The MAC state over the parts a ticket's URLs share: the file and its version, each
-    /// behind its length, so no two different pairs give the same message.
-    fn file(&self, key: &str, version: &str) -> Hmac<Sha256> {
+    /// The MAC state over the parts a ticket's URLs share: the file and its version (with the
+    /// nonce after a `:`), each behind its length, so no two different pairs give the same
+    /// message.
+    fn prefix(&self, key: &str, version: &str, nonce: Option<&Nonce>) -> Hmac<Sha256> {
+        let version = match nonce {
+            Some(nonce) => format!("{version}:{nonce}"),
+            None => version.to_owned(),
+        };
         let mut mac = self.mac.clone();
-        for field in [key, version] {
+        for field in [key, &version] {
             mac.update(&(field.len() as u64).to_be_bytes());
             mac.update(field.as_bytes());
         }
         mac
     }
 
-    /// What the data URL of file `key` with `query` may serve, if its signature is this
-    /// signer's and it has not expired at `now`.
-    pub fn verify(&self, key: &str, query: Option<&str>, now: u64) -> Result<Signed, Refused> {
-        let params = Params::parse(query.unwrap_or(""))?;
-        let (Some(expiry), Some(signature)) = (params.expiry, params.signature) else {
+    /// What `url` may serve, if its signature is this signer's and it has not expired at
+    /// `now`.
+    ///
+    /// # Errors
+    ///
+    /// [`Refused::Unsigned`] without expiry, signature or anything to serve;
+    /// [`Refused::Signature`] for a signature that does not match; [`Refused::Expired`].
+    pub fn verify(&self, url: &DataUrl, now: u64) -> Result<Serves, Refused> {
+        let (Some(expiry), Some(signature), Some(serves)) =
+            (url.expiry(), url.signature(), url.serves())
+        else {
             return Err(Refused::Unsigned);
         };
-        let expiry: u64 = digits(expiry).ok_or(Refused::Malformed)?;
-        let what = match (params.span, params.range, params.segments) {
-            (None, None, Some(segments)) => {
-                let (first, last) = segments.split_once('-').ok_or(Refused::Malformed)?;
-                let first = digits(first).ok_or(Refused::Malformed)?;
-                let last = digits(last).ok_or(Refused::Malformed)?;
-                if last <= first {
-                    return Err(Refused::Malformed);
-                }
-                Signed::Segments { first, last }
-            }
-            (Some(span), None, None) => Signed::Span(
-                url::span_of(Some(&format!("{}={span}", span::url::PARAMETER)))
-                    .ok()
-                    .flatten()
-                    .ok_or(Refused::Malformed)?,
-            ),
-            (None, Some(range), None) => {
-                let (start, last) = range.split_once('-').ok_or(Refused::Malformed)?;
-                let (start, last): (u64, u64) = (
-                    digits(start).ok_or(Refused::Malformed)?,
-                    digits(last).ok_or(Refused::Malformed)?,
-                );
-                if last < start || last == u64::MAX {
-                    return Err(Refused::Malformed);
-                }
-                Signed::Bytes(ByteRange::new(start, last + 1))
-            }
-            (None, None, None) => return Err(Refused::Unsigned),
-            _ => return Err(Refused::Malformed),
-        };
-        let tag = URL_SAFE_NO_PAD
-            .decode(signature)
-            .map_err(|_| Refused::Signature)?;
-        let version = params.version.unwrap_or("");
-        let version = match params.nonce {
-            Some(nonce) => format!("{version}:{nonce}"),
-            None => version.to_owned(),
-        };
-        tail(self.file(key, &version), what, expiry)
-            .verify_slice(&tag)
+        let prefix = self.prefix(url.key(), url.version().unwrap_or(""), url.nonce());
+        tail(prefix, serves, expiry)
+            .verify_slice(signature)
             .map_err(|_| Refused::Signature)?;
         // Checked after the signature: an expiry is only worth reading once it is known to be
         // ours.
         if now > expiry {
             return Err(Refused::Expired);
         }
-        Ok(what)
+        Ok(serves)
+    }
+}
+
+impl FileSigner {
+    /// `url` (of this signer's file) signed for what it serves until this signer's expiry.
+    ///
+    /// # Panics
+    ///
+    /// If `url` names nothing to serve: a signed URL always does.
+    pub fn sign(&self, url: DataUrl) -> DataUrl {
+        let serves = url.serves().expect("a signed data URL serves something");
+        let tag = tail(self.mac.clone(), serves, self.expiry).finalize();
+        url.signed(self.expiry, tag.into_bytes().to_vec())
     }
 }
 
 /// `mac` (the file's state) over the rest of a URL's message: what it serves (a kind byte, then
 /// start and end) and its expiry, in fixed-size big-endian fields.
-fn tail(mut mac: Hmac<Sha256>, what: Signed, expiry: u64) -> Hmac<Sha256> {
-    let (kind, start, end) = match what {
-        Signed::Span(s) => (0_u8, u64::from(s.start()), u64::from(s.end())),
-        Signed::Bytes(r) => (1, r.start(), r.end()),
-        Signed::Segments { first, last } => (2, first, last),
+fn tail(mut mac: Hmac<Sha256>, serves: Serves, expiry: u64) -> Hmac<Sha256> {
+    let (kind, start, end) = match serves {
+        Serves::Span(s) => (0_u8, u64::from(s.start()), u64::from(s.end())),
+        Serves::Bytes(r) => (1, r.start(), r.end()),
+        Serves::Sealed(r) => (2, r.start(), r.end()),
     };
     let mut message = [0; 25];
     message[0] = kind;
@@ -267,59 +198,9 @@ fn tail(mut mac: Hmac<Sha256>, what: Signed, expiry: u64) -> Hmac<Sha256> {
     mac
 }
 
-/// `url` with `exp` and `sig` appended, signed from the file's MAC state.
-fn signed(file: &Hmac<Sha256>, mut url: String, what: Signed, expiry: u64) -> String {
-    let tag = tail(file.clone(), what, expiry).finalize().into_bytes();
-    let _ = write!(url, "&{EXPIRY}={expiry}&{SIGNATURE}=");
-    URL_SAFE_NO_PAD.encode_string(tag, &mut url);
-    url
-}
-
-/// The signed parameters of a data URL's query, each at most once.
-#[derive(Default)]
-struct Params<'a> {
-    version: Option<&'a str>,
-    span: Option<&'a str>,
-    range: Option<&'a str>,
-    expiry: Option<&'a str>,
-    signature: Option<&'a str>,
-    segments: Option<&'a str>,
-    nonce: Option<&'a str>,
-}
-
-impl<'a> Params<'a> {
-    fn parse(query: &'a str) -> Result<Self, Refused> {
-        let mut params = Self::default();
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let slot = match name {
-                url::VERSION => &mut params.version,
-                span::url::PARAMETER => &mut params.span,
-                RANGE => &mut params.range,
-                EXPIRY => &mut params.expiry,
-                SIGNATURE => &mut params.signature,
-                SEGMENTS => &mut params.segments,
-                TICKET_NONCE => &mut params.nonce,
-                _ => continue,
-            };
-            if slot.replace(value).is_some() {
-                return Err(Refused::Malformed);
-            }
-        }
-        Ok(params)
-    }
-}
-
-/// A decimal number of at most 20 digits.
-fn digits(text: &str) -> Option<u64> {
-    (!text.is_empty() && text.len() <= 20 && text.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| text.parse().ok())
-        .flatten()
-}
-
 #[cfg(test)]
 mod tests {
-    use htsget_core::Section;
+    use htsget_core::{BgzfSpan, ByteRange};
 
     use super::*;
 
@@ -329,28 +210,21 @@ mod tests {
         Signer::new(KEY, Duration::from_secs(100)).unwrap()
     }
 
-    /// The query strings of a ticket's URLs for a plan of one byte range and one span.
+    /// A signed byte-range URL and a signed span URL of `f.bam`, as query strings.
     fn queries(signer: &Signer, now: u64) -> Vec<String> {
-        let mut plan = Plan::new();
-        plan.push(
-            Section::Header,
-            Content::Span(Span::Bytes(ByteRange::new(0, 100))),
-        );
+        let file = signer.file("f.bam", "1", None, now);
         let bgzf = BgzfSpan::new(5.into(), (70_000_u64 << 16 | 3).into());
-        plan.push(Section::Body, Content::Span(Span::Bgzf(bgzf)));
-        let ticket = signer.ticket(
-            &plan,
-            Format::Bam,
-            "http://h/data/f.bam",
-            "f.bam",
-            &Identity::new("1"),
-            now,
-        );
-        ticket
-            .urls()
-            .iter()
-            .map(|u| u.url().split_once('?').unwrap().1.to_owned())
-            .collect()
+        [Serves::Bytes(ByteRange::new(0, 100)), Serves::Span(bgzf)]
+            .map(|serves| {
+                let url = file.sign(DataUrl::new("f.bam", "1").serving(serves));
+                url.to_url("http://h").split_once('?').unwrap().1.to_owned()
+            })
+            .to_vec()
+    }
+
+    fn verify(signer: &Signer, key: &str, query: &str, now: u64) -> Result<Serves, Refused> {
+        let url = DataUrl::parse(key, Some(query)).map_err(|_| Refused::Malformed)?;
+        signer.verify(&url, now)
     }
 
     #[test]
@@ -358,21 +232,47 @@ mod tests {
         let signer = signer();
         let q = queries(&signer, 1000);
         assert_eq!(
-            signer.verify("f.bam", Some(&q[0]), 1000),
-            Ok(Signed::Bytes(ByteRange::new(0, 100)))
+            verify(&signer, "f.bam", &q[0], 1000),
+            Ok(Serves::Bytes(ByteRange::new(0, 100)))
         );
         assert!(matches!(
-            signer.verify("f.bam", Some(&q[1]), 1100),
-            Ok(Signed::Span(_))
+            verify(&signer, "f.bam", &q[1], 1100),
+            Ok(Serves::Span(_))
         ));
+    }
+
+    #[test]
+    fn test_verify_with_a_nonce() {
+        let signer = signer();
+        let nonce = Nonce::random().unwrap();
+        let sealed = DataUrl::new("f.bam", "1")
+            .serving(Serves::Sealed(ByteRange::new(0, 10)))
+            .sealed_with(nonce);
+        let url = signer.file("f.bam", "1", Some(&nonce), 0).sign(sealed);
+        assert_eq!(
+            signer.verify(&url, 0),
+            Ok(Serves::Sealed(ByteRange::new(0, 10)))
+        );
+        let other = Nonce::random().unwrap();
+        let moved = DataUrl::parse(
+            "f.bam",
+            Some(
+                &url.to_url("h")
+                    .split_once('?')
+                    .unwrap()
+                    .1
+                    .replace(&nonce.to_hex(), &other.to_hex()),
+            ),
+        )
+        .unwrap();
+        assert_eq!(signer.verify(&moved, 0), Err(Refused::Signature));
     }
 
     #[test]
     fn test_verify_refuses_tampering() {
         let signer = signer();
         let q = queries(&signer, 1000);
-        let refused =
-            |key: &str, query: &str, now| signer.verify(key, Some(query), now).unwrap_err();
+        let refused = |key: &str, query: &str, now| verify(&signer, key, query, now).unwrap_err();
 
         assert_eq!(refused("f.bam", &q[0], 1101), Refused::Expired);
         assert_eq!(refused("g.bam", &q[0], 1000), Refused::Signature);
@@ -401,14 +301,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            other.verify("f.bam", Some(&q[0]), 1000),
+            verify(&other, "f.bam", &q[0], 1000),
             Err(Refused::Signature)
         );
     }
 
     #[test]
     fn test_new_refuses_short_keys() {
-        assert!(Signer::new(b"short", Duration::from_secs(1)).is_err());
+        assert!(matches!(
+            Signer::new(b"short", Duration::from_secs(1)),
+            Err(KeyError::TooShort(5))
+        ));
         assert!(Signer::load(None, Duration::from_secs(1)).is_ok());
     }
 }

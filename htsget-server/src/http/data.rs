@@ -5,21 +5,23 @@ mod stream;
 
 use std::sync::Arc;
 
-use hyper::{
-    HeaderMap, Method, Request, StatusCode,
-    body::Incoming,
-    header::{self, HeaderValue},
-};
+use hyper::{Method, Request, body::Incoming};
 
 use htsget_core::{
-    BgzfSpan, ByteRange, Content, Error, Reason, Span, Storage, load, span::url, storage::Fault,
+    BgzfSpan, ByteRange, Content, Error, Reason, Span, Storage, load,
+    storage::{Encryption, Object},
 };
 
-use super::{Response, empty, error::ApiError};
-use crate::{access::signed::Signed, ids, range::parse_range, state::State};
+use super::{Response, crypt4gh, empty, error::ApiError, respond};
+use crate::{
+    access::signed::Refused,
+    data_url::{DataUrl, ParseError, Serves},
+    ids,
+    state::State,
+};
 
-/// Serves `key` (a data file's key) for GET and HEAD, honouring a single `Range`, or the BGZF
-/// span its `span` parameter names.
+/// Serves `key` (a data file's key) for GET and HEAD, honouring a single `Range`, or what its
+/// data URL names.
 pub(crate) async fn handle(
     state: &Arc<State>,
     key: &str,
@@ -32,44 +34,26 @@ pub(crate) async fn handle(
     };
 
     let key = ids::data_key(key)?;
-    let query = request.uri().query();
+    let url = DataUrl::parse(key, request.uri().query());
     // Under access control a URL serves only what its signature covers.
-    let signed = match &state.signer {
-        Some(signer) => {
+    let url = match (&state.signer, url) {
+        (Some(signer), Ok(url)) => {
             let now = jsonwebtoken::get_current_timestamp();
-            let signed = signer
-                .verify(key, query, now)
-                .map_err(|refused| ApiError::Forbidden(refused.to_string()))?;
-            Some(signed)
+            signer.verify(&url, now)?;
+            url
         }
-        None => None,
+        (Some(_), Err(_)) => return Err(Refused::Malformed.into()),
+        (None, Ok(url)) => url,
+        (None, Err(error)) => return Err(malformed(error).into()),
     };
-    let nonce = query.is_some_and(|q| {
-        q.split('&').any(|pair| {
-            pair.strip_prefix(crate::access::signed::TICKET_NONCE)
-                .is_some_and(|rest| rest.starts_with('='))
-        })
-    });
-    let rekeyed = match signed {
-        Some(Signed::Segments { first, last }) => {
-            Some(super::crypt4gh::ReKeyed::Bytes(first, last))
-        }
-        Some(Signed::Span(span)) if nonce => Some(super::crypt4gh::ReKeyed::Span(span)),
-        Some(_) => None,
-        None => super::crypt4gh::rekeyed_of(query)?,
-    };
-    if let Some(what) = rekeyed {
-        return super::crypt4gh::serve(state, key, query, what, request.headers(), head).await;
+    if url.nonce().is_some() {
+        return crypt4gh::serve(state, &url, request.headers(), head).await;
     }
-    let span = match signed {
-        Some(Signed::Span(span)) => Some(span),
-        Some(_) => None,
-        None => url::span_of(query)?,
-    };
-    let object = state.storage.open(key).await.map_err(open_error)?;
+
+    let object = state.storage.open(key).await.map_err(respond::open_error)?;
 
     // Encrypted files never leave in plaintext.
-    if htsget_core::storage::crypt4gh::is_encrypted(object.metadata()) {
+    if object.metadata().encryption() != Encryption::None {
         return Err(Error::NotFound {
             what: "data file".to_owned(),
         }
@@ -77,7 +61,7 @@ pub(crate) async fn handle(
     }
 
     // The ticket's version of the file, or nothing: never a mix of two versions.
-    if let Some(version) = url::version_of(query)
+    if let Some(version) = url.version()
         && version != object.metadata().identity().tag()
     {
         return Err(Error::NotFound {
@@ -88,22 +72,21 @@ pub(crate) async fn handle(
         .into());
     }
 
-    if let Some(span) = span {
-        return serve_span(object, span, head).await;
-    }
+    let allowed = match url.serves() {
+        Some(Serves::Span(span)) => return serve_span(object, span, head).await,
+        Some(Serves::Bytes(allowed)) => Some(allowed),
+        // `DataUrl::parse` gives a sealed range only with a nonce.
+        Some(Serves::Sealed(_)) | None => None,
+    };
 
     let size = object.size();
-    let mut range = requested_range(request.headers(), size)?;
-    if let Some(Signed::Bytes(allowed)) = signed {
+    let mut range = respond::requested_range(request.headers(), size)?;
+    if let Some(allowed) = allowed {
         match range {
-            // Without a `Range`, the signed range is what this URL is.
+            // Without a `Range`, the range named is what this URL is.
             None if allowed.end() <= size => range = Some((allowed.start(), allowed.end())),
             Some((start, end)) if allowed.start() <= start && end <= allowed.end() => {}
-            _ => {
-                return Err(ApiError::Forbidden(
-                    "the range asked for is outside what this data URL was signed for".to_owned(),
-                ));
-            }
+            _ => return Err(Refused::Outside.into()),
         }
     }
     let (start, end) = range.unwrap_or((0, size));
@@ -115,12 +98,21 @@ pub(crate) async fn handle(
         stream::body(object, vec![bytes])
     };
 
-    Ok(ranged(body, range.map(|_| (start, end)), size))
+    Ok(respond::ranged(body, range.map(|_| (start, end)), size))
+}
+
+/// The error for a data URL that does not parse, on a server without access control.
+fn malformed(error: ParseError) -> Error {
+    let reason = match error {
+        ParseError::Malformed("span") => Reason::MalformedSpan,
+        _ => Reason::MalformedDataUrl,
+    };
+    Error::invalid_input(reason, error.to_string())
 }
 
 /// Serves a BGZF span: its cut blocks re-encoded around the whole blocks between them.
 async fn serve_span(
-    object: Arc<dyn htsget_core::storage::Object>,
+    object: Arc<dyn Object>,
     span: BgzfSpan,
     head: bool,
 ) -> Result<Response, ApiError> {
@@ -138,63 +130,5 @@ async fn serve_span(
     } else {
         stream::body(object, contents)
     };
-    Ok(octet_stream(body, len))
-}
-
-/// A `200` of the whole `size` bytes, or, for a requested `(start, end)`, a `206` with its
-/// `Content-Range`.
-pub(super) fn ranged(body: super::Body, range: Option<(u64, u64)>, size: u64) -> Response {
-    let Some((start, end)) = range else {
-        return octet_stream(body, size);
-    };
-    let mut response = octet_stream(body, end - start);
-    let value = format!("bytes {start}-{}/{size}", end - 1);
-    response.headers_mut().insert(
-        header::CONTENT_RANGE,
-        HeaderValue::from_str(&value).expect("ascii"),
-    );
-    *response.status_mut() = StatusCode::PARTIAL_CONTENT;
-    response
-}
-
-/// A `200` of `len` bytes of `application/octet-stream` that accepts ranges.
-pub(super) fn octet_stream(body: super::Body, len: u64) -> Response {
-    let mut response = hyper::Response::new(body);
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    );
-    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    response
-}
-
-/// The single range asked for, as `(start, end exclusive)`; `None` without a `Range` header.
-pub(super) fn requested_range(
-    headers: &HeaderMap,
-    size: u64,
-) -> Result<Option<(u64, u64)>, ApiError> {
-    let Some(value) = headers.get(header::RANGE) else {
-        return Ok(None);
-    };
-
-    parse_range(value.to_str().unwrap_or(""), size)
-        .map(Some)
-        .ok_or(ApiError::RangeNotSatisfiable(size))
-}
-
-/// The error for a data file that would not open: the store's fault as such (a 5xx), anything
-/// else (missing, not a file, outside the root) as not found.
-pub(super) fn open_error(e: std::io::Error) -> Error {
-    if Fault::of(&e).is_some() {
-        Error::Io {
-            what: "data file",
-            source: e,
-        }
-    } else {
-        Error::NotFound {
-            what: "data file".to_owned(),
-        }
-    }
+    Ok(respond::octet_stream(body, len))
 }

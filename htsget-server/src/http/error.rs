@@ -4,7 +4,7 @@ use std::io;
 
 use htsget_core::{Error, ErrorKind, storage::Fault};
 
-use crate::access::Refusal;
+use crate::access::{Refusal, signed::Refused};
 use hyper::{StatusCode, header};
 use serde_json::json;
 
@@ -28,10 +28,29 @@ pub(crate) enum ApiError {
     /// No valid bearer token where one is needed (401, with `WWW-Authenticate`).
     #[error("authorization is invalid: {0}")]
     Unauthenticated(Refusal),
-    /// Not permitted (403): no grant admits this caller, a query reaches outside the regions
-    /// granted, or a data URL's signature does not cover the request.
-    #[error("{0}")]
-    Forbidden(String),
+    /// Not permitted (403).
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+}
+
+/// Why a request is not permitted.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Forbidden {
+    /// No grant admits this caller to the id, whether it exists or not.
+    #[error("the grants of this token do not admit this id")]
+    Denied,
+    /// The query reaches outside the regions granted.
+    #[error("this query reaches outside the regions granted for this id")]
+    Outside,
+    /// The data URL does not cover the request.
+    #[error(transparent)]
+    Url(#[from] Refused),
+}
+
+impl From<Refused> for ApiError {
+    fn from(refused: Refused) -> Self {
+        Self::Forbidden(refused.into())
+    }
 }
 
 impl ApiError {

@@ -1,61 +1,27 @@
 //! The ticket endpoints: GET and POST `/reads/{id}` and `/variants/{id}`.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::sync::Arc;
 
-use htsget_core::{Endpoint, Error, Query, Reason, Ticket, query::GET_PARAMETERS, resolve, span};
+use self::policy::Policy;
+use super::{
+    Response, crypt4gh,
+    error::{ApiError, Forbidden},
+    full,
+};
+use crate::{access::Denial, state::State};
+use htsget_core::{Endpoint, Error, Query, Reason, query::GET_PARAMETERS, resolve};
 use hyper::{
     Method, Request,
     body::Incoming,
     header::{self, HeaderValue},
 };
-use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
-
-use super::{Response, error::ApiError, full};
-use crate::{access::Denial, config::UrlMode, state::State};
 
 /// The media type of tickets.
 pub(crate) const TICKET_TYPE: &str = "application/vnd.ga4gh.htsget.v1.3.0+json; charset=utf-8";
 
-/// Characters escaped in a data URL's path: all but unreserved characters and `/`.
-const PATH: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'`')
-    .add(b'{')
-    .add(b'}')
-    .add(b'[')
-    .add(b']')
-    .add(b'\\')
-    .add(b'^')
-    .add(b'|')
-    .add(b'&')
-    .add(b'+')
-    .add(b';')
-    .add(b'=')
-    .add(b':')
-    .add(b'@')
-    .add(b'$')
-    .add(b',')
-    .add(b'\'')
-    .add(b'!')
-    .add(b'(')
-    .add(b')')
-    .add(b'*');
-
 mod audit;
 mod body;
-mod direct;
-
-/// The answer to a caller whose grants do not admit the id, whether it exists or not.
-const DENIED: &str = "the grants of this token do not admit this id";
-
-/// The answer to a query reaching outside the regions granted.
-const OUTSIDE: &str = "this query reaches outside the regions granted for this id";
+mod policy;
 
 /// Answers a ticket request for `id` on `endpoint`.
 pub(crate) async fn handle(
@@ -80,7 +46,7 @@ pub(crate) async fn handle(
                     audit::denied(&state.metrics, id, &denial);
                     return Err(match denial {
                         Denial::Unauthenticated(refusal) => ApiError::Unauthenticated(refusal),
-                        Denial::Forbidden { .. } => ApiError::Forbidden(DENIED.to_owned()),
+                        Denial::Forbidden { .. } => ApiError::Forbidden(Forbidden::Denied),
                     });
                 }
             }
@@ -88,7 +54,7 @@ pub(crate) async fn handle(
         None => None,
     };
 
-    let client_key = request.headers().get(super::crypt4gh::CLIENT_KEY).cloned();
+    let client_key = request.headers().get(crypt4gh::CLIENT_KEY).cloned();
     let scheme: Option<String>;
     let query = match *request.method() {
         Method::GET => {
@@ -136,7 +102,7 @@ pub(crate) async fn handle(
         let permitted = admission.permits(&query);
         audit::decided(&state.metrics, id, admission, &query, permitted);
         if !permitted {
-            return Err(ApiError::Forbidden(OUTSIDE.to_owned()));
+            return Err(ApiError::Forbidden(Forbidden::Outside));
         }
     }
 
@@ -144,15 +110,11 @@ pub(crate) async fn handle(
     let client = match scheme {
         None => None,
         Some(scheme) if scheme.eq_ignore_ascii_case("C4GH") => {
-            let mut headers = hyper::HeaderMap::new();
-            if let Some(value) = client_key {
-                headers.insert(super::crypt4gh::CLIENT_KEY, value);
-            }
-            Some(super::crypt4gh::client_key(&headers)?)
+            Some(crypt4gh::client_key(client_key.as_ref())?)
         }
         Some(_) => {
             return Err(Error::invalid_input(
-                Reason::MalformedPath,
+                Reason::EncryptionScheme,
                 "the only encryptionScheme served is C4GH",
             )
             .into());
@@ -163,66 +125,14 @@ pub(crate) async fn handle(
     let facts = state.facts(&located).await?;
     // No I/O: blocks cut inside are re-encoded when their URL is fetched.
     let plan = resolve(&query, &facts)?;
-
-    let encrypted = htsget_core::storage::crypt4gh::is_encrypted(&located.data_metadata);
-    let ticket = match (encrypted, &client) {
-        (true, Some(client)) if state.storage.passthrough(&located.data) => Some(
-            super::crypt4gh::passthrough_ticket(state, &located, &plan, query.format(), client)
-                .await?,
-        ),
-        (true, Some(client)) => {
-            Some(super::crypt4gh::ticket(state, &located, &plan, query.format(), client).await?)
-        }
-        (true, None) => {
-            return Err(Error::invalid_input(
-                Reason::MalformedPath,
-                "this id is stored encrypted: ask with encryptionScheme=C4GH and your Crypt4GH \
-                 public key in Htsget-Context-Public-Key",
-            )
-            .into());
-        }
-        (false, Some(_)) => {
-            return Err(Error::invalid_input(
-                Reason::MalformedPath,
-                "this id is not encrypted: ask without encryptionScheme",
-            )
-            .into());
-        }
-        (false, None) => None,
-    };
-    let ticket = match ticket {
-        Some(ticket) => ticket,
-        None => match state.storage.urls(&located.data) {
-            UrlMode::Server => {
-                let url = data_url(&state.public_url, &located.data);
-                let identity = located.data_metadata.identity();
-                match &state.signer {
-                    Some(signer) => {
-                        let now = jsonwebtoken::get_current_timestamp();
-                        signer.ticket(&plan, query.format(), &url, &located.data, identity, now)
-                    }
-                    None => {
-                        let url = span::url::with_version(&url, identity);
-                        Ticket::new(&plan, query.format(), &url, &BTreeMap::new())
-                    }
-                }
-            }
-            UrlMode::Direct => direct::ticket(state, &located, &plan).await?,
-        },
-    };
+    let ticket = Policy::choose(state, &located, client)
+        .await?
+        .ticket(state, &located, &plan)
+        .await?;
 
     let mut response = hyper::Response::new(full(ticket.to_json()));
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(TICKET_TYPE));
     Ok(response)
-}
-
-/// The URL the data endpoint serves `key` at.
-pub(crate) fn data_url(public_url: &str, key: &str) -> String {
-    let mut url = String::with_capacity(public_url.len() + 6 + key.len() * 3);
-    url.push_str(public_url);
-    url.push_str("/data/");
-    url.extend(utf8_percent_encode(key, PATH));
-    url
 }

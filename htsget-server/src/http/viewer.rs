@@ -7,11 +7,15 @@
 
 use std::sync::Arc;
 
-use htsget_core::{ByteRange, Content, Error, Format, Plan, Reason, Section, Span, Storage};
+use htsget_core::{ByteRange, Error, Reason, Storage};
 use serde_json::json;
 
-use super::{Response, error::ApiError, ticket::data_url, uncached};
-use crate::{ids, state::State};
+use super::{Response, error::ApiError, uncached};
+use crate::{
+    data_url::{DataUrl, Serves},
+    ids,
+    state::State,
+};
 
 /// The reference used when the query names none, if the data root has it.
 const DEFAULT_REFERENCE: &str = "ref.fa";
@@ -32,7 +36,7 @@ pub(crate) async fn page(state: &Arc<State>, query: Option<&str>) -> Result<Resp
             _ => {}
         }
     }
-    let bad = |message: &str| Error::invalid_input(Reason::MalformedPath, message.to_owned());
+    let bad = |message: &str| Error::invalid_input(Reason::ViewerParameter, message.to_owned());
     if reads.is_none() && variants.is_none() {
         return Err(bad("the viewer needs reads=ID, variants=ID or both").into());
     }
@@ -74,7 +78,7 @@ async fn reference_urls(
         Some(key) if ids::is_reference(key) && !key.ends_with(".fai") => key,
         Some(_) => {
             return Err(Error::invalid_input(
-                Reason::MalformedPath,
+                Reason::ViewerParameter,
                 "reference= names a .fa or .fasta file of the data root",
             )
             .into());
@@ -93,7 +97,7 @@ async fn reference_urls(
     };
 
     let urls = match (&state.signer, &state.access) {
-        (None, _) => [key, index.as_str()].map(|k| data_url(&state.public_url, k)),
+        (None, _) => [key, index.as_str()].map(|k| DataUrl::whole(k).to_url(&state.public_url)),
         (Some(signer), Some(access)) => {
             let id = key.rsplit_once('.').map_or(key, |(stem, _)| stem);
             if !access.is_public(id) {
@@ -101,12 +105,11 @@ async fn reference_urls(
             }
             let now = jsonwebtoken::get_current_timestamp();
             let sign = |k: &str, metadata: &htsget_core::storage::Metadata| {
-                let mut plan = Plan::new();
+                let version = metadata.identity().tag();
                 let whole = ByteRange::new(0, metadata.size().max(1));
-                plan.push(Section::Body, Content::Span(Span::Bytes(whole)));
-                let url = data_url(&state.public_url, k);
-                let ticket = signer.ticket(&plan, Format::Bam, &url, k, metadata.identity(), now);
-                ticket.urls()[0].url().to_owned()
+                let url = DataUrl::new(k, version.as_str()).serving(Serves::Bytes(whole));
+                let url = signer.file(k, &version, None, now).sign(url);
+                url.to_url(&state.public_url)
             };
             [sign(key, &fasta), sign(&index, &fai)]
         }

@@ -1,0 +1,130 @@
+//! Re-keyed Crypt4GH tickets: a fresh data key per ticket, derived from the server's secret and
+//! a nonce the ticket's URLs carry, so any replica serves any URL of it. The ticket is an
+//! inline Crypt4GH header for the client's key (that data key and an edit list), then, for each
+//! part of the plan, either a URL whose plaintext (a byte range, or a BGZF span's contents) the
+//! data endpoint seals with the ticket key in fresh segments padded at its end, or the part
+//! itself (a header block, the EOF marker) sealed inline. The edit list drops the padding, so
+//! the plaintext after it is exactly the plain payload, and the ticket key opens nothing but
+//! what the ticket holds.
+
+use std::borrow::Cow;
+
+use htsget_core::{
+    Content, MAX_URL_RANGE, Part, Section, Span,
+    crypt4gh::{header, keys::PublicKey, layout::Layout},
+    storage::crypt4gh::Encrypted,
+    ticket::Location,
+};
+
+use super::{bad, seal_inline, ticket_key};
+use crate::{
+    access::signed::FileSigner,
+    data_url::{DataUrl, Nonce, Serves},
+    http::error::ApiError,
+    ids::Located,
+    state::State,
+};
+
+/// A re-keyed ticket in the making.
+pub(crate) struct ReKey {
+    client: PublicKey,
+    nonce: Nonce,
+    key: [u8; 32],
+    encrypted: Encrypted,
+    signer: Option<FileSigner>,
+    layout: Layout,
+}
+
+impl ReKey {
+    /// A re-keyed ticket of `located` (an encrypted file) for `client`, under a fresh nonce.
+    pub(crate) async fn new(
+        state: &State,
+        located: &Located,
+        client: PublicKey,
+    ) -> Result<Self, ApiError> {
+        let secret = state
+            .c4gh
+            .as_ref()
+            .ok_or_else(|| bad("encrypted files are not served here"))?;
+        let object = state.open_located(located).await?;
+        let encrypted = object
+            .crypt4gh()
+            .cloned()
+            .ok_or_else(|| bad("this file is not encrypted"))?;
+        let nonce = Nonce::random().map_err(|e| htsget_core::Error::Io {
+            what: "randomness",
+            source: std::io::Error::other(e),
+        })?;
+        let version = located.data_metadata.identity().tag();
+        let now = jsonwebtoken::get_current_timestamp();
+        let signer = state
+            .signer
+            .as_ref()
+            .map(|signer| signer.file(&located.data, &version, Some(&nonce), now));
+        Ok(Self {
+            client,
+            key: ticket_key(secret, &nonce),
+            nonce,
+            encrypted,
+            signer,
+            layout: Layout::new(),
+        })
+    }
+
+    /// The locations of `part` (`last`: the plan's last part): inline bytes sealed here, the
+    /// rest as URLs the data endpoint seals. Each becomes its own run of fresh segments, padded
+    /// at its end; only the stream's last piece goes unpadded.
+    pub(crate) async fn part<'p>(
+        &mut self,
+        state: &State,
+        located: &Located,
+        part: &'p Part,
+        last: bool,
+        out: &mut Vec<(Section, Location<'p>)>,
+    ) -> Result<(), ApiError> {
+        let version = located.data_metadata.identity().tag();
+        let section = part.section();
+        let serves: Vec<(u64, Serves)> = match part.content() {
+            Content::Inline(bytes) if !bytes.is_empty() => {
+                self.layout.push_sealed(bytes.len() as u64, last);
+                let sealed = seal_inline(&self.key, bytes, last);
+                out.push((section, Location::Inline(Cow::Owned(sealed))));
+                return Ok(());
+            }
+            Content::Span(Span::Bytes(range)) if !range.is_empty() => range
+                .chunks(MAX_URL_RANGE)
+                .map(|piece| (piece.len(), Serves::Sealed(piece)))
+                .collect(),
+            Content::Span(Span::Bgzf(span)) => {
+                let contents = state
+                    .span_contents(&located.data, &self.encrypted, span)
+                    .await?;
+                let len: u64 = contents.iter().map(Content::len).sum();
+                if len == 0 {
+                    return Ok(());
+                }
+                vec![(len, Serves::Span(*span))]
+            }
+            _ => return Ok(()),
+        };
+        for (len, serves) in serves {
+            self.layout.push_sealed(len, false);
+            let url = DataUrl::new(located.data.as_str(), version.as_str())
+                .serving(serves)
+                .sealed_with(self.nonce);
+            let url = match &self.signer {
+                Some(signer) => signer.sign(url),
+                None => url,
+            };
+            let url = url.to_url(&state.public_url);
+            let headers = Default::default();
+            out.push((section, Location::Url { url, headers }));
+        }
+        Ok(())
+    }
+
+    /// The ticket's Crypt4GH header: the ticket key and the edit list, for the client.
+    pub(crate) fn header(&self) -> Vec<u8> {
+        header::write(&self.client, &[self.key], Some(&self.layout.edits()))
+    }
+}
