@@ -129,3 +129,29 @@ impl Access {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{RuleConfig, access::OneOrMany};
+
+    #[test]
+    fn test_open_refuses_malformed_rules() {
+        let settings = AccessSettings {
+            jwks: Some("/nonexistent/k.json".to_owned()),
+            issuers: vec!["i".to_owned()],
+            rules: vec![RuleConfig {
+                ids: OneOrMany::One("a//b".to_owned()),
+                grants: Vec::new(),
+                public: true,
+                regions: None,
+            }],
+            ..AccessSettings::default()
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let opened = runtime.block_on(Access::open(&settings));
+        assert!(opened.unwrap_err().contains("a//b"));
+    }
+}

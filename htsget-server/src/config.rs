@@ -638,12 +638,6 @@ mod tests {
             parse(&["--auth-jwks", "/k.json", "--url-ttl", "0"]),
             Err(ConfigError::Zero { setting: "url-ttl" })
         ));
-        std::fs::write(
-            &path,
-            "auth-jwks = \"/k\"\nauth-issuer = \"i\"\n[[access]]\nids = \"a//b\"\npublic = true\n",
-        )
-        .unwrap();
-        assert!(matches!(parse(&[]), Err(ConfigError::Access(_))));
     }
 
     #[test]

@@ -6,8 +6,6 @@
 
 use serde_json::Value;
 
-use super::token::Verifier;
-
 /// The passport claim.
 pub const CLAIM: &str = "ga4gh_passport_v1";
 
@@ -33,24 +31,16 @@ pub(crate) struct Grant {
     pub(crate) expires: u64,
 }
 
-/// The grants of the valid ControlledAccessGrants visas among `visas`.
-pub(crate) async fn grants(verifier: &Verifier, visas: &[Value]) -> Vec<Grant> {
-    let mut grants = Vec::new();
-    for visa in visas.iter().take(MAX_VISAS) {
-        let Some(jwt) = visa.as_str().filter(|v| v.len() <= MAX_VISA_BYTES) else {
+/// The visa JWTs of a passport worth verifying: at most [`MAX_VISAS`], each a string of at
+/// most 8 KiB (the rest are ignored). Whoever verifies them hands the claims to [`grant_of`].
+pub(crate) fn visa_jwts(visas: &[Value]) -> impl Iterator<Item = &str> {
+    visas.iter().take(MAX_VISAS).filter_map(|visa| {
+        let jwt = visa.as_str().filter(|v| v.len() <= MAX_VISA_BYTES);
+        if jwt.is_none() {
             tracing::debug!("ignoring a visa that is not a short string");
-            continue;
-        };
-        match verifier.check(jwt, false).await {
-            Ok(claims) => {
-                if let Some(grant) = grant_of(&claims) {
-                    grants.push(grant);
-                }
-            }
-            Err(refusal) => tracing::debug!(reason = refusal.reason(), "ignoring a visa"),
         }
-    }
-    grants
+        jwt
+    })
 }
 
 /// The grant of one verified visa's claims, if it is a ControlledAccessGrants visa without
