@@ -18,17 +18,34 @@ use crate::{
     roots::Roots,
 };
 
+/// What a state serves with, built from its configuration before the state is made whole.
+#[derive(Debug)]
+pub struct Services {
+    /// The data roots.
+    pub storage: Roots,
+    /// The base of data URLs in tickets.
+    pub public_url: String,
+    /// Access control; `None` when it is off.
+    pub access: Option<Access>,
+    /// Signs data URLs (with access control on).
+    pub signer: Option<Signer>,
+    /// The Crypt4GH secret key, when encrypted files are served.
+    pub c4gh: Option<Arc<htsget_core::crypt4gh::keys::SecretKey>>,
+    /// The metrics (shared across reloads).
+    pub metrics: Arc<Metrics>,
+}
+
 /// Shared server state.
 #[derive(Debug)]
 pub struct State {
     /// The settings.
     pub config: Config,
     /// Where ids' files are: the data roots.
-    pub storage: Arc<Roots>,
+    pub storage: Roots,
     /// The base of data URLs in tickets, without a trailing slash.
     pub public_url: String,
     /// Access control; `None` when it is off.
-    pub access: Option<Arc<Access>>,
+    pub access: Option<Access>,
     /// Signs data URLs (with access control on).
     pub signer: Option<Signer>,
     /// The metrics (shared across reloads).
@@ -75,24 +92,26 @@ impl quick_cache::Weighter<Located, Arc<FileFacts>> for FactsWeighter {
 }
 
 impl State {
-    /// State for `config`, serving the objects of `storage` with tickets pointing at
-    /// `public_url`.
-    pub fn new(
-        config: Config,
-        storage: Arc<Roots>,
-        public_url: String,
-        metrics: Arc<Metrics>,
-    ) -> Self {
+    /// The whole state of `config`, serving with `services`.
+    pub fn new(config: Config, services: Services) -> Self {
         let capacity = config.cache_mb.saturating_mul(1 << 20);
         let cache = Cache::with_weighter(1024, capacity, FactsWeighter);
+        let Services {
+            storage,
+            public_url,
+            access,
+            signer,
+            c4gh,
+            metrics,
+        } = services;
         Self {
             storage,
             config,
             public_url: public_url.trim_end_matches('/').to_owned(),
-            access: None,
-            signer: None,
+            access,
+            signer,
             metrics,
-            c4gh: None,
+            c4gh,
             cache,
             locations: Cache::new(16 << 10),
             // An eighth of the facts cache's memory.
@@ -160,7 +179,7 @@ impl State {
             return Ok(located);
         }
 
-        let located = ids::locate(&*self.storage, id, format).await?;
+        let located = ids::locate(&self.storage, id, format).await?;
         if !revalidate.is_zero() {
             self.locations
                 .insert(key, (located.clone(), Instant::now()));
@@ -181,7 +200,7 @@ impl State {
         self.cache
             .get_or_insert_async(located, async {
                 load::facts_known(
-                    &*self.storage,
+                    &self.storage,
                     located.format,
                     (&located.data, &located.data_metadata),
                     (&located.index, &located.index_metadata),

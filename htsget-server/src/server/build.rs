@@ -1,0 +1,175 @@
+//! Building the state of a configuration: the storage of each data root (with Crypt4GH over
+//! it when a key is configured), access control and its URL signer, TLS, and the public URL.
+
+use std::{
+    io,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use htsget_core::{
+    LocalStorage, Storage,
+    crypt4gh::keys::SecretKey,
+    storage::{Crypt4ghStorage, ObjectStorage, StoreOptions},
+};
+
+use super::StartError;
+use crate::{
+    access::{Access, Signer},
+    config::{Config, UrlMode, store::DEFAULT_REVALIDATE},
+    metrics::{Counted, Metrics},
+    roots::{Root, Roots},
+    state::{Services, State},
+    tls,
+};
+
+/// The storage of a data root: a bucket for a store URL, else the local directory (which must
+/// exist), with the root as shown in logs.
+fn open_root(
+    root: PathBuf,
+    config: &Config,
+    metrics: &Arc<Metrics>,
+) -> Result<(PathBuf, Arc<dyn Storage>), StartError> {
+    if let Some(url) = root.to_str().filter(|r| is_store_url(r)) {
+        let options = StoreOptions {
+            timeout: config.store.timeout,
+            settings: config.store.options.clone().into_iter().collect(),
+            ..StoreOptions::default()
+        };
+        let storage =
+            ObjectStorage::from_url(url, options).map_err(|source| StartError::Store {
+                url: url.to_owned(),
+                source,
+            })?;
+        let counted = Counted::new(Arc::new(storage), Arc::clone(metrics));
+        return Ok((root, Arc::new(counted)));
+    }
+
+    let root = root.canonicalize().map_err(|source| StartError::DataRoot {
+        path: root.display().to_string(),
+        source,
+    })?;
+    let storage = LocalStorage::new(&root).follow_symlinks(config.follow_symlinks);
+    Ok((root, Arc::new(storage)))
+}
+
+/// Whether a data root names an object store (`s3://`, `gs://`, `az://`).
+pub(crate) fn is_store_url(root: &str) -> bool {
+    ["s3://", "gs://", "az://"]
+        .iter()
+        .any(|s| root.starts_with(s))
+}
+
+/// The state (and TLS acceptor, and main data root) of `config`, for a server bound at
+/// `local`; `demo_root` stands in when no data root is configured; `previous`, on a reload,
+/// lends its generated URL key, so outstanding URLs stay valid.
+pub(super) async fn build(
+    config: Config,
+    local: SocketAddr,
+    demo_root: Option<&Path>,
+    metrics: Arc<Metrics>,
+    previous: Option<&State>,
+) -> Result<(State, Option<tls::Tls>, PathBuf), StartError> {
+    let root = match (&config.data, config.roots.is_empty()) {
+        (Some(data), _) => Some(data.clone()),
+        (None, false) => None,
+        (None, true) => Some(demo_root.ok_or(StartError::NoDataRoot)?.to_owned()),
+    };
+
+    let c4gh = match &config.c4gh_key {
+        Some(path) => Some(Arc::new(load_c4gh_key(path)?)),
+        None => None,
+    };
+    let mut roots = Vec::new();
+    let mut any_store = false;
+    let configured = config
+        .roots
+        .iter()
+        .map(|r| (r.prefix.clone(), r.data.clone(), r.urls, r.c4gh_passthrough));
+    let main = root.clone().map(|root| (String::new(), root, None, None));
+    for (prefix, data, urls, passthrough) in main.into_iter().chain(configured) {
+        let urls = urls.unwrap_or(config.store.urls);
+        let (data, storage) = open_root(data, &config, &metrics)?;
+        let store = is_store_url(&data.to_string_lossy());
+        if !store && urls == UrlMode::Direct {
+            return Err(StartError::Store {
+                url: data.display().to_string(),
+                source: io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "direct URLs need an object store to presign them",
+                ),
+            });
+        }
+        any_store |= store;
+        let storage = match &c4gh {
+            Some(key) => Arc::new(Crypt4ghStorage::new(storage, Arc::clone(key))),
+            None => storage,
+        };
+        roots.push(Root {
+            prefix,
+            storage,
+            urls,
+            dir: (!store).then_some(data),
+            passthrough: passthrough.unwrap_or(config.c4gh_passthrough),
+        });
+    }
+    let root = root.unwrap_or_default();
+
+    let mut config = config;
+    if config.store.revalidate.is_none() && any_store {
+        config.store.revalidate = Some(DEFAULT_REVALIDATE);
+    }
+
+    let access = Access::open(&config.access)
+        .await
+        .map_err(StartError::Access)?;
+    let signer = match (&access, config.access.url_key.as_deref()) {
+        (None, _) => None,
+        (Some(_), None) => match previous.and_then(|p| p.signer.as_ref()) {
+            Some(signer) if previous.is_some_and(|p| p.config.access.url_key.is_none()) => {
+                Some(signer.with_ttl(config.access.url_ttl))
+            }
+            _ => {
+                tracing::warn!(
+                    "data URLs are signed with a key generated now: replicas behind one \
+                     load balancer need --url-key to share one"
+                );
+                Some(Signer::load(None, config.access.url_ttl).map_err(StartError::UrlKey)?)
+            }
+        },
+        (Some(_), Some(file)) => {
+            Some(Signer::load(Some(file), config.access.url_ttl).map_err(StartError::UrlKey)?)
+        }
+    };
+    let tls = config
+        .tls
+        .as_ref()
+        .map(tls::acceptor)
+        .transpose()
+        .map_err(StartError::Tls)?;
+
+    let public_url = config.public_url.clone().unwrap_or_else(|| {
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{local}")
+    });
+    let services = Services {
+        storage: Roots::new(roots),
+        public_url,
+        access,
+        signer,
+        c4gh,
+        metrics,
+    };
+    let state = State::new(config, services);
+    Ok((state, tls, root))
+}
+
+/// The server's Crypt4GH secret key from `path`, unlocked with `C4GH_PASSPHRASE` if locked.
+fn load_c4gh_key(path: &Path) -> Result<SecretKey, StartError> {
+    let refuse = |why: String| StartError::Crypt4gh(format!("{}: {why}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| refuse(e.to_string()))?;
+    let passphrase = std::env::var("C4GH_PASSPHRASE").ok();
+    SecretKey::from_file_text(&text, passphrase.as_deref().map(str::as_bytes))
+        .map_err(|e| refuse(e.to_string()))
+}
