@@ -15,6 +15,7 @@
 //! ```
 
 pub mod access;
+mod blocking;
 pub mod config;
 pub mod data_url;
 mod deadline;

@@ -26,7 +26,7 @@ const CHECKED_PATHS: usize = 4096;
 /// tokio runtime (feature `tokio`).
 #[derive(Clone, Debug)]
 pub struct LocalStorage {
-    root: PathBuf,
+    root: Arc<Path>,
     follow_symlinks: bool,
     checked: Arc<RwLock<HashMap<PathBuf, (FileId, bool)>>>,
 }
@@ -36,7 +36,7 @@ impl LocalStorage {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         let root = root.into();
         Self {
-            root: root.canonicalize().unwrap_or(root),
+            root: root.canonicalize().unwrap_or(root).into(),
             follow_symlinks: false,
             checked: Arc::default(),
         }
@@ -108,13 +108,16 @@ impl LocalStorage {
 
 impl Storage for LocalStorage {
     fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Metadata>> {
-        Box::pin(async move { Ok(self.check(self.path(key)?)?.2) })
+        // File system calls block: they run where they cannot stall an async worker.
+        let (this, path) = (self.clone(), self.path(key));
+        Box::pin(blocking(move || Ok(this.check(path?)?.2)))
     }
 
     fn open<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Arc<dyn Object>>> {
-        Box::pin(async move {
+        let (this, path) = (self.clone(), self.path(key));
+        Box::pin(blocking(move || {
             // Checked before opening: opening a FIFO or a device could block or never end.
-            let (path, id, metadata) = self.check(self.path(key)?)?;
+            let (path, id, metadata) = this.check(path?)?;
             let file = File::open(path)?;
 
             if FileId::of(&file.metadata()?) != id {
@@ -127,7 +130,7 @@ impl Storage for LocalStorage {
                 metadata,
             });
             Ok(object)
-        })
+        }))
     }
 }
 

@@ -131,9 +131,8 @@ impl KeySet {
         let bytes = match &self.source {
             Source::File(path) => {
                 let path = path.clone();
-                tokio::task::spawn_blocking(move || std::fs::read(&path))
+                crate::blocking::blocking(move || std::fs::read(&path))
                     .await
-                    .map_err(|e| e.to_string())?
                     .map_err(|e| format!("cannot read the JWKS file: {e}"))?
             }
             Source::Url(url, client) => fetch(client, url).await?,

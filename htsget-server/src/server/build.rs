@@ -15,6 +15,7 @@ use htsget_core::{
 };
 
 use super::StartError;
+use crate::blocking::blocking;
 use crate::{
     access::{Access, Signer},
     config::{Config, UrlMode, store::DEFAULT_REVALIDATE},
@@ -26,7 +27,7 @@ use crate::{
 
 /// The storage of a data root: a bucket for a store URL, else the local directory (which must
 /// exist), with the root as shown in logs.
-fn open_root(
+async fn open_root(
     root: PathBuf,
     config: &Config,
     metrics: &Arc<Metrics>,
@@ -46,7 +47,12 @@ fn open_root(
         return Ok((root, Arc::new(counted)));
     }
 
-    let root = root.canonicalize().map_err(|source| StartError::DataRoot {
+    let root = blocking({
+        let root = root.clone();
+        move || root.canonicalize()
+    })
+    .await
+    .map_err(|source| StartError::DataRoot {
         path: root.display().to_string(),
         source,
     })?;
@@ -78,7 +84,10 @@ pub(super) async fn build(
     };
 
     let c4gh = match &config.c4gh_key {
-        Some(path) => Some(Arc::new(load_c4gh_key(path)?)),
+        Some(path) => {
+            let path = path.clone();
+            Some(Arc::new(blocking(move || load_c4gh_key(&path)).await?))
+        }
         None => None,
     };
     let mut roots = Vec::new();
@@ -90,7 +99,7 @@ pub(super) async fn build(
     let main = root.clone().map(|root| (String::new(), root, None, None));
     for (prefix, data, urls, passthrough) in main.into_iter().chain(configured) {
         let urls = urls.unwrap_or(config.store.urls);
-        let (data, storage) = open_root(data, &config, &metrics)?;
+        let (data, storage) = open_root(data, &config, &metrics).await?;
         let store = is_store_url(&data.to_string_lossy());
         if !store && urls == UrlMode::Direct {
             return Err(StartError::Store {
@@ -139,15 +148,19 @@ pub(super) async fn build(
             }
         },
         (Some(_), Some(file)) => {
-            Some(Signer::load(Some(file), config.access.url_ttl).map_err(StartError::UrlKey)?)
+            let (file, ttl) = (file.to_owned(), config.access.url_ttl);
+            let signer = blocking(move || Signer::load(Some(&file), ttl)).await;
+            Some(signer.map_err(StartError::UrlKey)?)
         }
     };
-    let tls = config
-        .tls
-        .as_ref()
-        .map(tls::acceptor)
-        .transpose()
-        .map_err(StartError::Tls)?;
+    let tls = match config.tls.clone() {
+        Some(settings) => Some(
+            blocking(move || tls::acceptor(&settings))
+                .await
+                .map_err(StartError::Tls)?,
+        ),
+        None => None,
+    };
 
     let public_url = config.public_url.clone().unwrap_or_else(|| {
         let scheme = if tls.is_some() { "https" } else { "http" };

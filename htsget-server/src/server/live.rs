@@ -8,6 +8,7 @@ use std::{
 };
 
 use super::{StartError, build::build};
+use crate::blocking::blocking;
 use crate::{
     config::{Config, ConfigError},
     metrics::Metrics,
@@ -70,8 +71,11 @@ where
         tracing::warn!("cannot listen for SIGHUP; live reload is off");
         return;
     };
+    let load = Arc::new(load);
     while hangups.recv().await.is_some() {
-        let outcome = match load() {
+        // The configuration file is read off the async workers.
+        let loading = Arc::clone(&load);
+        let outcome = match blocking(move || loading()).await {
             Ok(config) => live.reload(config).await.map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
