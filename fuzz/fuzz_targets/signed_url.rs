@@ -10,10 +10,7 @@
 use std::time::Duration;
 
 use htsget_core::ByteRange;
-use htsget_server::{
-    access::Signer,
-    data_url::{DataUrl, Serves},
-};
+use htsget_server::data_url::{DataUrl, Serves, Signer};
 use libfuzzer_sys::fuzz_target;
 
 const KEY: &[u8] = b"a fuzzing key of at least 32 bytes";

@@ -1,6 +1,6 @@
-//! Controlled access: who is asking (a bearer token, plain or a GA4GH Passport), what the
-//! `[[access]]` rules let them read, and the signatures that let data URLs authorise
-//! themselves (clients send the token to the ticket endpoint only).
+//! Controlled access (the `access` feature): who is asking (a bearer token, plain or a GA4GH
+//! Passport) and what the `[[access]]` rules let them read. Under it every data URL is signed
+//! ([`crate::data_url::Signer`]), so clients send the token to the ticket endpoint only.
 //!
 //! Decisions depend on the id, the token and the rules, never on what files exist, so a
 //! caller without a grant learns nothing of an id's existence.
@@ -9,7 +9,6 @@ mod glob;
 mod keys;
 pub mod passport;
 pub mod rules;
-pub mod signed;
 pub mod token;
 
 use std::sync::Arc;
@@ -18,7 +17,6 @@ use htsget_core::Query;
 
 pub use self::{
     rules::{Allowed, Rules, Verdict},
-    signed::Signer,
     token::{Caller, Refusal, Verifier, bearer},
 };
 use crate::config::AccessSettings;

@@ -15,8 +15,13 @@ use htsget_core::{BgzfSpan, ByteRange};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 mod nonce;
+mod signer;
 
-pub use self::nonce::Nonce;
+pub(crate) use self::signer::unix_now;
+pub use self::{
+    nonce::Nonce,
+    signer::{FileSigner, KeyError, MIN_KEY_BYTES, Refused, Signer},
+};
 
 /// The parameters, by name.
 const VERSION: &str = "v";

@@ -2,6 +2,7 @@
 
 mod buffers;
 mod cors;
+#[cfg(feature = "crypt4gh")]
 mod crypt4gh;
 mod data;
 mod error;
@@ -12,29 +13,20 @@ mod service_info;
 mod ticket;
 mod viewer;
 
-use std::{convert::Infallible, io, sync::Arc, time::Instant};
+use std::{convert::Infallible, sync::Arc, time::Instant};
 
 use bytes::Bytes;
 use htsget_core::{Endpoint, Error, Reason};
-use http_body_util::{BodyExt, Empty, Full, combinators::UnsyncBoxBody};
 use hyper::{Method, Request, body::Incoming, header};
 use percent_encoding::percent_decode_str;
 
 pub(crate) use self::error::ApiError;
+pub(crate) use crate::body::{Body, empty, full};
 use crate::{metrics, state::State};
 use tracing::Instrument as _;
 
-/// Response bodies: whole (tickets, errors) or streamed (data).
-pub(crate) type Body = UnsyncBoxBody<Bytes, io::Error>;
-
 /// A response.
 pub(crate) type Response = hyper::Response<Body>;
-
-pub(crate) fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into())
-        .map_err(|never| match never {})
-        .boxed_unsync()
-}
 
 /// A `status` response of `body` as `content_type`, never cached (health, metrics, the viewer
 /// page: each answer is of the moment).
@@ -55,10 +47,6 @@ pub(crate) fn uncached(
         hyper::header::HeaderValue::from_static("no-store"),
     );
     response
-}
-
-pub(crate) fn empty() -> Body {
-    Empty::new().map_err(|never| match never {}).boxed_unsync()
 }
 
 /// Serves one request: routes it, adds CORS headers and its request id, counts and logs it.

@@ -14,8 +14,10 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "access")]
 pub mod access;
 mod blocking;
+mod body;
 pub mod config;
 pub mod data_url;
 mod deadline;

@@ -1,77 +1,29 @@
-//! Metrics in the Prometheus text format (through `prometheus-client`): requests by endpoint
-//! and status, latency histograms, bytes served, open streams, the facts cache, object-store
-//! requests and errors, access decisions, and reloads. They observe; nothing reads them back
-//! to decide anything. They outlive reloads.
+//! Metrics in the Prometheus text format (through `prometheus-client`, with the `metrics`
+//! feature): requests by endpoint and status, latency histograms, bytes served, open streams,
+//! the facts cache, object-store requests and errors, access decisions, and reloads. They
+//! observe; nothing reads them back to decide anything. They outlive reloads. Without the
+//! feature they count nothing and `/metrics` is not served; request ids are made either way.
 
+#[cfg(feature = "metrics")]
 mod body;
+#[cfg(feature = "metrics")]
+mod families;
+#[cfg(feature = "metrics")]
 mod storage;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use prometheus_client::{
-    encoding::EncodeLabelSet,
-    metrics::{
-        counter::Counter,
-        family::Family,
-        gauge::Gauge,
-        histogram::{Histogram, exponential_buckets},
-    },
-    registry::Registry,
-};
-
-pub(crate) use self::{body::counted, storage::Counted};
+#[cfg(feature = "metrics")]
+pub(crate) use self::storage::Counted;
 
 /// The media type of the text format.
 pub(crate) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct Request {
-    endpoint: &'static str,
-    status: u16,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct Endpoint {
-    endpoint: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct Operation {
-    operation: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct Decision {
-    decision: &'static str,
-    reason: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct Outcome {
-    outcome: &'static str,
-}
-
-fn latency_histogram() -> Histogram {
-    // 50 µs to about 26 s.
-    Histogram::new(exponential_buckets(0.000_05, 2.0, 20))
-}
-
 /// Every metric of the server.
 #[derive(Debug)]
 pub struct Metrics {
-    registry: Registry,
-    requests: Family<Request, Counter>,
-    latency: Family<Endpoint, Histogram, fn() -> Histogram>,
-    bytes: Family<Endpoint, Counter>,
-    open_streams: Gauge,
-    facts_hits: Counter,
-    facts_misses: Counter,
-    facts_entries: Gauge,
-    facts_weight: Gauge,
-    store_requests: Family<Operation, Counter>,
-    store_errors: Family<Operation, Counter>,
-    decisions: Family<Decision, Counter>,
-    reloads: Family<Outcome, Counter>,
+    #[cfg(feature = "metrics")]
+    families: families::Families,
     /// Request ids handed out.
     ids: AtomicU64,
     seed: u64,
@@ -86,97 +38,11 @@ impl Default for Metrics {
 impl Metrics {
     /// A fresh set, registered.
     pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("htsget");
-        let requests = Family::<Request, Counter>::default();
-        let latency = Family::<Endpoint, Histogram, fn() -> Histogram>::new_with_constructor(
-            latency_histogram as fn() -> Histogram,
-        );
-        let bytes = Family::<Endpoint, Counter>::default();
-        let open_streams = Gauge::default();
-        let (facts_hits, facts_misses) = (Counter::default(), Counter::default());
-        let (facts_entries, facts_weight) = (Gauge::default(), Gauge::default());
-        let store_requests = Family::<Operation, Counter>::default();
-        let store_errors = Family::<Operation, Counter>::default();
-        let decisions = Family::<Decision, Counter>::default();
-        let reloads = Family::<Outcome, Counter>::default();
-
-        registry.register(
-            "requests",
-            "Requests answered, by endpoint and status",
-            requests.clone(),
-        );
-        registry.register(
-            "request_duration_seconds",
-            "Time to the response head, by endpoint",
-            latency.clone(),
-        );
-        registry.register(
-            "served_bytes",
-            "Response body bytes sent, by endpoint",
-            bytes.clone(),
-        );
-        registry.register(
-            "open_streams",
-            "Data responses being streamed",
-            open_streams.clone(),
-        );
-        registry.register(
-            "facts_cache_hits",
-            "Ticket facts found in the cache",
-            facts_hits.clone(),
-        );
-        registry.register(
-            "facts_cache_misses",
-            "Ticket facts loaded from storage",
-            facts_misses.clone(),
-        );
-        registry.register(
-            "facts_cache_entries",
-            "Files whose facts are cached",
-            facts_entries.clone(),
-        );
-        registry.register(
-            "facts_cache_weight_bytes",
-            "Estimated memory of the cached facts",
-            facts_weight.clone(),
-        );
-        registry.register(
-            "store_requests",
-            "Object-store calls, by operation",
-            store_requests.clone(),
-        );
-        registry.register(
-            "store_errors",
-            "Object-store calls that failed, by operation",
-            store_errors.clone(),
-        );
-        registry.register(
-            "auth_decisions",
-            "Access decisions on ticket requests, by decision and reason",
-            decisions.clone(),
-        );
-        registry.register(
-            "reloads",
-            "Configuration reloads, by outcome",
-            reloads.clone(),
-        );
-
         let mut seed = [0; 8];
         let _ = getrandom::fill(&mut seed);
         Self {
-            registry,
-            requests,
-            latency,
-            bytes,
-            open_streams,
-            facts_hits,
-            facts_misses,
-            facts_entries,
-            facts_weight,
-            store_requests,
-            store_errors,
-            decisions,
-            reloads,
+            #[cfg(feature = "metrics")]
+            families: families::Families::new(),
             ids: AtomicU64::new(0),
             seed: u64::from_le_bytes(seed),
         }
@@ -184,46 +50,41 @@ impl Metrics {
 
     /// Counts an answered request and the time to its response head.
     pub(crate) fn request(&self, endpoint: &'static str, status: u16, seconds: f64) {
-        self.requests
-            .get_or_create(&Request { endpoint, status })
-            .inc();
-        self.latency
-            .get_or_create(&Endpoint { endpoint })
-            .observe(seconds);
+        #[cfg(feature = "metrics")]
+        self.families.request(endpoint, status, seconds);
+        #[cfg(not(feature = "metrics"))]
+        let _ = (endpoint, status, seconds);
     }
 
     /// Counts a facts lookup.
     pub(crate) fn facts(&self, hit: bool) {
-        if hit {
-            self.facts_hits.inc();
-        } else {
-            self.facts_misses.inc();
-        }
+        #[cfg(feature = "metrics")]
+        self.families.facts(hit);
+        #[cfg(not(feature = "metrics"))]
+        let _ = hit;
     }
 
     /// Counts a store call, and whether it failed.
+    #[cfg(feature = "metrics")]
     pub(crate) fn store(&self, operation: &'static str, failed: bool) {
-        self.store_requests
-            .get_or_create(&Operation { operation })
-            .inc();
-        if failed {
-            self.store_errors
-                .get_or_create(&Operation { operation })
-                .inc();
-        }
+        self.families.store(operation, failed);
     }
 
     /// Counts an access decision.
+    #[cfg(feature = "access")]
     pub(crate) fn decision(&self, decision: &'static str, reason: &'static str) {
-        self.decisions
-            .get_or_create(&Decision { decision, reason })
-            .inc();
+        #[cfg(feature = "metrics")]
+        self.families.decision(decision, reason);
+        #[cfg(not(feature = "metrics"))]
+        let _ = (decision, reason);
     }
 
     /// Counts a reload.
     pub(crate) fn reload(&self, applied: bool) {
-        let outcome = if applied { "applied" } else { "refused" };
-        self.reloads.get_or_create(&Outcome { outcome }).inc();
+        #[cfg(feature = "metrics")]
+        self.families.reload(applied);
+        #[cfg(not(feature = "metrics"))]
+        let _ = applied;
     }
 
     /// A fresh request id: 16 hex digits, unique in this process.
@@ -237,16 +98,33 @@ impl Metrics {
         format!("{x:016x}")
     }
 
-    /// The text exposition, with the facts cache's size as of now.
-    pub(crate) fn render(&self, facts_entries: u64, facts_weight: u64) -> String {
-        self.facts_entries
-            .set(i64::try_from(facts_entries).unwrap_or(i64::MAX));
-        self.facts_weight
-            .set(i64::try_from(facts_weight).unwrap_or(i64::MAX));
-        let mut out = String::with_capacity(8 << 10);
-        prometheus_client::encoding::text::encode(&mut out, &self.registry)
-            .expect("writing to a String cannot fail");
-        out
+    /// The text exposition, with the facts cache's size as of now; `None` in a build without
+    /// the `metrics` feature.
+    pub(crate) fn render(&self, facts_entries: u64, facts_weight: u64) -> Option<String> {
+        #[cfg(feature = "metrics")]
+        return Some(self.families.render(facts_entries, facts_weight));
+        #[cfg(not(feature = "metrics"))]
+        {
+            let _ = (facts_entries, facts_weight);
+            None
+        }
+    }
+}
+
+/// `body`, its data frames counted as bytes served by `endpoint`, and counted as an open
+/// stream while it lives when `stream` is set (as it is, without the `metrics` feature).
+pub(crate) fn counted(
+    body: crate::body::Body,
+    metrics: &std::sync::Arc<Metrics>,
+    endpoint: &'static str,
+    stream: bool,
+) -> crate::body::Body {
+    #[cfg(feature = "metrics")]
+    return body::counted(body, metrics, endpoint, stream);
+    #[cfg(not(feature = "metrics"))]
+    {
+        let _ = (metrics, endpoint, stream);
+        body
     }
 }
 
@@ -269,6 +147,7 @@ pub(crate) fn endpoint_of(path: &str) -> &'static str {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "metrics")]
     #[test]
     fn test_render_counts_requests() {
         let metrics = Metrics::new();
@@ -277,7 +156,7 @@ mod tests {
         metrics.request("data", 206, 0.5);
         metrics.facts(true);
         metrics.store("get", true);
-        let text = metrics.render(3, 4096);
+        let text = metrics.render(3, 4096).expect("a build with metrics");
         assert!(
             text.contains(r#"htsget_requests_total{endpoint="reads",status="200"} 2"#),
             "{text}"

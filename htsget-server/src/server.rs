@@ -60,7 +60,7 @@ pub enum StartError {
     Access(String),
     /// The data URL signing key cannot be had.
     #[error("access control: {0}")]
-    UrlKey(#[source] crate::access::signed::KeyError),
+    UrlKey(#[source] crate::data_url::KeyError),
     /// The Crypt4GH key file is refused.
     #[error("Crypt4GH key {0}")]
     Crypt4gh(String),
@@ -112,6 +112,10 @@ impl Server {
     /// root, writes the demo dataset; built without the `demo` feature, fails with
     /// [`StartError::NoDataRoot`] instead).
     pub async fn bind(config: Config) -> Result<Self, StartError> {
+        // TLS clients (object stores, JWKS) and the listener speak rustls: the process's
+        // provider is chosen here, unless the embedding application chose one already.
+        #[cfg(any(feature = "access", feature = "object-store"))]
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let demo = match (&config.data, config.roots.is_empty()) {
             (None, true) => Some(builtin()?),
             _ => None,

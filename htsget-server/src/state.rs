@@ -10,9 +10,11 @@ use htsget_core::{
 };
 use quick_cache::sync::Cache;
 
+#[cfg(feature = "access")]
+use crate::access::Access;
 use crate::{
-    access::{Access, Signer},
     config::Config,
+    data_url::Signer,
     ids::{self, Located},
     metrics::Metrics,
     roots::Roots,
@@ -26,10 +28,12 @@ pub struct Services {
     /// The base of data URLs in tickets.
     pub public_url: String,
     /// Access control; `None` when it is off.
+    #[cfg(feature = "access")]
     pub access: Option<Access>,
     /// Signs data URLs (with access control on).
     pub signer: Option<Signer>,
     /// The Crypt4GH secret key, when encrypted files are served.
+    #[cfg(feature = "crypt4gh")]
     pub c4gh: Option<Arc<htsget_core::crypt4gh::keys::SecretKey>>,
     /// The metrics (shared across reloads).
     pub metrics: Arc<Metrics>,
@@ -45,12 +49,14 @@ pub struct State {
     /// The base of data URLs in tickets, without a trailing slash.
     pub public_url: String,
     /// Access control; `None` when it is off.
+    #[cfg(feature = "access")]
     pub access: Option<Access>,
     /// Signs data URLs (with access control on).
     pub signer: Option<Signer>,
     /// The metrics (shared across reloads).
     pub metrics: Arc<Metrics>,
     /// The Crypt4GH secret key, when encrypted files are served.
+    #[cfg(feature = "crypt4gh")]
     pub c4gh: Option<Arc<htsget_core::crypt4gh::keys::SecretKey>>,
     cache: Cache<Located, Arc<FileFacts>, FactsWeighter>,
     /// Where ids were found, and when: trusted for `revalidate` before storage is asked again.
@@ -99,8 +105,10 @@ impl State {
         let Services {
             storage,
             public_url,
+            #[cfg(feature = "access")]
             access,
             signer,
+            #[cfg(feature = "crypt4gh")]
             c4gh,
             metrics,
         } = services;
@@ -108,9 +116,11 @@ impl State {
             storage,
             config,
             public_url: public_url.trim_end_matches('/').to_owned(),
+            #[cfg(feature = "access")]
             access,
             signer,
             metrics,
+            #[cfg(feature = "crypt4gh")]
             c4gh,
             cache,
             locations: Cache::new(16 << 10),
@@ -143,6 +153,35 @@ impl State {
     /// The facts cache's entries and estimated weight in bytes.
     pub fn facts_cached(&self) -> (u64, u64) {
         (self.cache.len() as u64, self.cache.weight())
+    }
+
+    /// Whether access control is on.
+    pub fn access_on(&self) -> bool {
+        #[cfg(feature = "access")]
+        return self.access.is_some();
+        #[cfg(not(feature = "access"))]
+        false
+    }
+
+    /// Whether a public rule covers `id` (every id is public without access control).
+    pub fn is_public(&self, id: &str) -> bool {
+        #[cfg(feature = "access")]
+        if let Some(access) = &self.access {
+            return access.is_public(id);
+        }
+        let _ = id;
+        true
+    }
+
+    /// Why access control cannot decide now: no token keys loaded.
+    pub fn access_unready(&self) -> Option<&'static str> {
+        #[cfg(feature = "access")]
+        if let Some(access) = &self.access
+            && access.verifier().keys_loaded() == 0
+        {
+            return Some("no token keys are loaded from the JWKS");
+        }
+        None
     }
 
     /// Opens the data file of `located` as it was when located; if it has changed since, the

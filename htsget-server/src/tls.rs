@@ -1,23 +1,42 @@
-//! TLS through rustls: the certificate chain and key from PEM files, HTTP/1.1 by ALPN.
+//! TLS through rustls (with the `access` feature): the certificate chain and key from PEM
+//! files, HTTP/1.1 by ALPN. Without the feature there is no acceptor to have.
 
+#[cfg(feature = "access")]
 use std::sync::Arc;
 
+#[cfg(feature = "access")]
 use rustls::ServerConfig;
+#[cfg(feature = "access")]
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+#[cfg(feature = "access")]
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::TlsSettings;
 
 /// Accepts TLS connections.
+#[cfg(feature = "access")]
 #[derive(Clone)]
 pub(crate) struct Tls(pub(crate) TlsAcceptor);
 
+/// Accepts TLS connections: none in a build without TLS.
+#[cfg(not(feature = "access"))]
+#[derive(Clone, Debug)]
+pub(crate) enum Tls {}
+
+/// Without the `access` feature, TLS settings are refused.
+#[cfg(not(feature = "access"))]
+pub(crate) fn acceptor(_: &TlsSettings) -> Result<Tls, String> {
+    Err("this build has no TLS (the `access` feature)".to_owned())
+}
+
+#[cfg(feature = "access")]
 impl std::fmt::Debug for Tls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Tls")
     }
 }
 
+#[cfg(feature = "access")]
 /// The acceptor for `settings`' certificate and key; `Err` says which file is wrong and why
 /// (never the key's bytes).
 pub(crate) fn acceptor(settings: &TlsSettings) -> Result<Tls, String> {

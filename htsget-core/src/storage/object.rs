@@ -101,10 +101,6 @@ impl ObjectStorage {
             .map_err(|e| invalid(format!("bad prefix in {url:?}: {e}")))?;
         let base = format!("{scheme}://{bucket}");
 
-        // The store clients speak TLS through rustls, which needs a process-wide provider;
-        // one may be installed already (by the embedder, or a second store).
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-
         let retry = RetryConfig {
             max_retries: options.retries,
             retry_timeout: options.timeout,

@@ -30,6 +30,7 @@ impl Pool {
     }
 
     /// A buffer given back, as long as it was (so it is not zeroed again), or an empty one.
+    #[cfg(feature = "crypt4gh")]
     pub(crate) fn take_any(&mut self) -> Vec<u8> {
         self.free.try_recv().unwrap_or_default()
     }
@@ -53,6 +54,7 @@ impl Home {
 
 impl Home {
     /// Gives `buf` back without a frame (a buffer used for work, not sent).
+    #[cfg(feature = "crypt4gh")]
     pub(crate) fn give(&self, buf: Vec<u8>) {
         let _ = self.0.send(buf);
     }

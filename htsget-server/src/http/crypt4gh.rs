@@ -21,9 +21,6 @@ pub(super) use self::serve::serve;
 use super::error::ApiError;
 use crate::data_url::Nonce;
 
-/// The request header holding the client's public key (base64 of its key file).
-pub(crate) const CLIENT_KEY: &str = "htsget-context-public-key";
-
 /// What ticket keys are derived for.
 const PURPOSE: &[u8] = b"htsget re-key ticket";
 

@@ -12,10 +12,11 @@ use htsget_core::{
     storage::{Encryption, Object},
 };
 
-use super::{Response, crypt4gh, empty, error::ApiError, respond};
+#[cfg(feature = "crypt4gh")]
+use super::crypt4gh;
+use super::{Response, empty, error::ApiError, respond};
 use crate::{
-    access::signed::Refused,
-    data_url::{DataUrl, ParseError, Serves},
+    data_url::{DataUrl, ParseError, Refused, Serves},
     ids,
     state::State,
 };
@@ -38,7 +39,7 @@ pub(crate) async fn handle(
     // Under access control a URL serves only what its signature covers.
     let url = match (&state.signer, url) {
         (Some(signer), Ok(url)) => {
-            let now = jsonwebtoken::get_current_timestamp();
+            let now = crate::data_url::unix_now();
             signer.verify(&url, now)?;
             url
         }
@@ -46,8 +47,15 @@ pub(crate) async fn handle(
         (None, Ok(url)) => url,
         (None, Err(error)) => return Err(malformed(error).into()),
     };
+    // Re-encrypted URLs are Crypt4GH's.
     if url.nonce().is_some() {
+        #[cfg(feature = "crypt4gh")]
         return crypt4gh::serve(state, &url, request.headers(), head).await;
+        #[cfg(not(feature = "crypt4gh"))]
+        return Err(Error::NotFound {
+            what: "data file".to_owned(),
+        }
+        .into());
     }
 
     let object = state.storage.open(key).await.map_err(respond::open_error)?;

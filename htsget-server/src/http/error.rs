@@ -4,7 +4,9 @@ use std::io;
 
 use htsget_core::{Error, ErrorKind, storage::Fault};
 
-use crate::access::{Refusal, signed::Refused};
+#[cfg(feature = "access")]
+use crate::access::Refusal;
+use crate::data_url::Refused;
 use hyper::{StatusCode, header};
 use serde_json::json;
 
@@ -26,6 +28,7 @@ pub(crate) enum ApiError {
     #[error("range not satisfiable for a file of {0} bytes")]
     RangeNotSatisfiable(u64),
     /// No valid bearer token where one is needed (401, with `WWW-Authenticate`).
+    #[cfg(feature = "access")]
     #[error("authorization is invalid: {0}")]
     Unauthenticated(Refusal),
     /// Not permitted (403).
@@ -37,9 +40,11 @@ pub(crate) enum ApiError {
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Forbidden {
     /// No grant admits this caller to the id, whether it exists or not.
+    #[cfg(feature = "access")]
     #[error("the grants of this token do not admit this id")]
     Denied,
     /// The query reaches outside the regions granted.
+    #[cfg(feature = "access")]
     #[error("this query reaches outside the regions granted for this id")]
     Outside,
     /// The data URL does not cover the request.
@@ -84,6 +89,7 @@ impl ApiError {
                 ErrorKind::InvalidInput.name(),
             ),
             Self::UriTooLong(_) => (StatusCode::URI_TOO_LONG, ErrorKind::InvalidInput.name()),
+            #[cfg(feature = "access")]
             Self::Unauthenticated(_) => (
                 StatusCode::UNAUTHORIZED,
                 ErrorKind::InvalidAuthentication.name(),
@@ -129,6 +135,7 @@ impl ApiError {
                     headers.insert(header::CONTENT_RANGE, value);
                 }
             }
+            #[cfg(feature = "access")]
             Self::Unauthenticated(refusal) => {
                 // RFC 6750 §3.1: no error code when no token was sent.
                 let challenge = match refusal {

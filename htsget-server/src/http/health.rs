@@ -7,7 +7,9 @@ use std::time::Duration;
 use hyper::StatusCode;
 use serde_json::json;
 
-use super::{Response, uncached};
+use htsget_core::Error;
+
+use super::{ApiError, Response, uncached};
 use crate::{metrics, state::State};
 
 /// How long a readiness probe may wait on a store.
@@ -26,10 +28,8 @@ pub(crate) fn healthz() -> Response {
 /// else 503 with the reasons.
 pub(crate) async fn readyz(state: &State) -> Response {
     let mut reasons = state.storage.unready(PROBE_TIMEOUT).await;
-    if let Some(access) = &state.access
-        && access.verifier().keys_loaded() == 0
-    {
-        reasons.push("no token keys are loaded from the JWKS".to_owned());
+    if let Some(reason) = state.access_unready() {
+        reasons.push(reason.to_owned());
     }
     if reasons.is_empty() {
         json_response(StatusCode::OK, json!({ "status": "ready" }))
@@ -41,12 +41,14 @@ pub(crate) async fn readyz(state: &State) -> Response {
     }
 }
 
-/// The metrics, as of now.
+/// The metrics, as of now (not found in a build without them).
 pub(crate) fn metrics(state: &State) -> Response {
     let (entries, weight) = state.facts_cached();
-    uncached(
-        StatusCode::OK,
-        metrics::CONTENT_TYPE,
-        state.metrics.render(entries, weight),
-    )
+    match state.metrics.render(entries, weight) {
+        Some(text) => uncached(StatusCode::OK, metrics::CONTENT_TYPE, text),
+        None => ApiError::from(Error::NotFound {
+            what: "metrics: this build has none (the `metrics` feature)".to_owned(),
+        })
+        .into_response(),
+    }
 }

@@ -11,7 +11,7 @@ use htsget_core::{
 
 use super::error::ApiError;
 use crate::{
-    access::signed::FileSigner,
+    data_url::FileSigner,
     data_url::{DataUrl, Serves},
     state::State,
 };

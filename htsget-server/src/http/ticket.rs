@@ -2,13 +2,6 @@
 
 use std::sync::Arc;
 
-use self::policy::Policy;
-use super::{
-    Response, crypt4gh,
-    error::{ApiError, Forbidden},
-    full,
-};
-use crate::{access::Denial, state::State};
 use htsget_core::{Endpoint, Error, Query, Reason, query::GET_PARAMETERS, resolve};
 use hyper::{
     Method, Request,
@@ -16,9 +9,18 @@ use hyper::{
     header::{self, HeaderValue},
 };
 
+use self::policy::{ClientKey, Policy};
+#[cfg(feature = "crypt4gh")]
+use super::crypt4gh;
+use super::{Response, error::ApiError, full};
+use crate::state::State;
+
 /// The media type of tickets.
 pub(crate) const TICKET_TYPE: &str = "application/vnd.ga4gh.htsget.v1.3.0+json; charset=utf-8";
 
+#[cfg(feature = "access")]
+mod admit;
+#[cfg(feature = "access")]
 mod audit;
 mod body;
 mod policy;
@@ -34,27 +36,10 @@ pub(crate) async fn handle(
 
     // Who is asking is settled before the query is read: a caller without a grant learns
     // nothing of the id, not even whether its query would have been valid.
-    let admission = match &state.access {
-        Some(access) => {
-            let authorization = request.headers().get(header::AUTHORIZATION);
-            match access
-                .admit(id, authorization.map(HeaderValue::as_bytes))
-                .await
-            {
-                Ok(admission) => Some(admission),
-                Err(denial) => {
-                    audit::denied(&state.metrics, id, &denial);
-                    return Err(match denial {
-                        Denial::Unauthenticated(refusal) => ApiError::Unauthenticated(refusal),
-                        Denial::Forbidden { .. } => ApiError::Forbidden(Forbidden::Denied),
-                    });
-                }
-            }
-        }
-        None => None,
-    };
+    #[cfg(feature = "access")]
+    let admission = admit::admission(state, id, request.headers()).await?;
 
-    let client_key = request.headers().get(crypt4gh::CLIENT_KEY).cloned();
+    let request_key = request.headers().get(CLIENT_KEY).cloned();
     let scheme: Option<String>;
     let query = match *request.method() {
         Method::GET => {
@@ -98,28 +83,10 @@ pub(crate) async fn handle(
         _ => return Err(ApiError::MethodNotAllowed("GET, POST, OPTIONS")),
     };
 
-    if let Some(admission) = &admission {
-        let permitted = admission.permits(&query);
-        audit::decided(&state.metrics, id, admission, &query, permitted);
-        if !permitted {
-            return Err(ApiError::Forbidden(Forbidden::Outside));
-        }
-    }
+    #[cfg(feature = "access")]
+    admit::permitted(state, id, admission.as_ref(), &query)?;
 
-    // `encryptionScheme=C4GH` (any case) asks for a Crypt4GH stream for the client's key.
-    let client = match scheme {
-        None => None,
-        Some(scheme) if scheme.eq_ignore_ascii_case("C4GH") => {
-            Some(crypt4gh::client_key(client_key.as_ref())?)
-        }
-        Some(_) => {
-            return Err(Error::invalid_input(
-                Reason::EncryptionScheme,
-                "the only encryptionScheme served is C4GH",
-            )
-            .into());
-        }
-    };
+    let client = client_key(scheme.as_deref(), request_key.as_ref())?;
 
     let located = state.locate(id, query.format()).await?;
     let facts = state.facts(&located).await?;
@@ -135,4 +102,34 @@ pub(crate) async fn handle(
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(TICKET_TYPE));
     Ok(response)
+}
+
+/// The request header holding the client's Crypt4GH public key (base64 of its key file).
+const CLIENT_KEY: &str = "htsget-context-public-key";
+
+/// The Crypt4GH key of a client that asked for a Crypt4GH stream with `encryptionScheme=C4GH`
+/// (any case), from the `Htsget-Context-Public-Key` header's `value`.
+fn client_key(
+    scheme: Option<&str>,
+    value: Option<&HeaderValue>,
+) -> Result<Option<ClientKey>, ApiError> {
+    match scheme {
+        None => Ok(None),
+        #[cfg(feature = "crypt4gh")]
+        Some(scheme) if scheme.eq_ignore_ascii_case("C4GH") => {
+            Ok(Some(crypt4gh::client_key(value)?))
+        }
+        Some(_) => {
+            let _ = value;
+            Err(Error::invalid_input(
+                Reason::EncryptionScheme,
+                if cfg!(feature = "crypt4gh") {
+                    "the only encryptionScheme served is C4GH"
+                } else {
+                    "no encryptionScheme is served here (this build has no Crypt4GH)"
+                },
+            )
+            .into())
+        }
+    }
 }

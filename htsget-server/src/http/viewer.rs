@@ -55,7 +55,7 @@ pub(crate) async fn page(state: &Arc<State>, query: Option<&str>) -> Result<Resp
         "variants": variants,
         "locus": locus,
         "fasta": fasta,
-        "auth": state.access.is_some(),
+        "auth": state.access_on(),
     });
     let html = PAGE
         .replace("{{IGV_JS}}", &escape_attribute(&state.config.igv_js))
@@ -96,14 +96,14 @@ async fn reference_urls(
         return Ok(serde_json::Value::Null);
     };
 
-    let urls = match (&state.signer, &state.access) {
-        (None, _) => [key, index.as_str()].map(|k| DataUrl::whole(k).to_url(&state.public_url)),
-        (Some(signer), Some(access)) => {
+    let urls = match &state.signer {
+        None => [key, index.as_str()].map(|k| DataUrl::whole(k).to_url(&state.public_url)),
+        Some(signer) => {
             let id = key.rsplit_once('.').map_or(key, |(stem, _)| stem);
-            if !access.is_public(id) {
+            if !state.is_public(id) {
                 return Ok(serde_json::Value::Null);
             }
-            let now = jsonwebtoken::get_current_timestamp();
+            let now = crate::data_url::unix_now();
             let sign = |k: &str, metadata: &htsget_core::storage::Metadata| {
                 let version = metadata.identity().tag();
                 let whole = ByteRange::new(0, metadata.size().max(1));
@@ -113,7 +113,6 @@ async fn reference_urls(
             };
             [sign(key, &fasta), sign(&index, &fai)]
         }
-        (Some(_), None) => return Ok(serde_json::Value::Null),
     };
     let [fasta, index] = urls;
     Ok(json!({ "fastaURL": fasta, "indexURL": index }))

@@ -11,21 +11,25 @@ use bytes::Bytes;
 use http_body_util::BodyExt as _;
 use hyper::body::{Body, Frame, SizeHint};
 
-use super::{Endpoint, Metrics};
-use crate::http::Body as BoxBody;
+use super::{Metrics, families::Endpoint};
+use crate::body::Body as BoxBody;
 
 /// `body`, its data frames counted as bytes served by `endpoint`, and counted as an open
 /// stream while it lives when `stream` is set.
-pub(crate) fn counted(
+pub(super) fn counted(
     body: BoxBody,
     metrics: &Arc<Metrics>,
     endpoint: &'static str,
     stream: bool,
 ) -> BoxBody {
     if stream {
-        metrics.open_streams.inc();
+        metrics.families.open_streams.inc();
     }
-    let counter = metrics.bytes.get_or_create(&Endpoint { endpoint }).clone();
+    let counter = metrics
+        .families
+        .bytes
+        .get_or_create(&Endpoint { endpoint })
+        .clone();
     Counting {
         inner: body,
         counter,
@@ -44,7 +48,7 @@ struct Counting {
 impl Drop for Counting {
     fn drop(&mut self) {
         if let Some(metrics) = &self.metrics {
-            metrics.open_streams.dec();
+            metrics.families.open_streams.dec();
         }
     }
 }

@@ -49,6 +49,7 @@ pub(super) async fn run(
                 tokio::spawn(async move {
                     match tls {
                         None => connection(live, io, watcher).await,
+                        #[cfg(feature = "access")]
                         Some(acceptor) => {
                             let handshake = acceptor.0.accept(io);
                             match tokio::time::timeout(state.config.header_timeout, handshake).await {

@@ -8,18 +8,22 @@ use std::{
     sync::Arc,
 };
 
-use htsget_core::{
-    LocalStorage, Storage,
-    crypt4gh::keys::SecretKey,
-    storage::{Crypt4ghStorage, ObjectStorage, StoreOptions},
-};
+#[cfg(feature = "object-store")]
+use htsget_core::storage::{ObjectStorage, StoreOptions};
+use htsget_core::{LocalStorage, Storage};
+#[cfg(feature = "crypt4gh")]
+use htsget_core::{crypt4gh::keys::SecretKey, storage::Crypt4ghStorage};
 
 use super::StartError;
+#[cfg(feature = "access")]
+use crate::access::Access;
 use crate::blocking::blocking;
+#[cfg(feature = "metrics")]
+use crate::metrics::Counted;
 use crate::{
-    access::{Access, Signer},
     config::{Config, UrlMode, store::DEFAULT_REVALIDATE},
-    metrics::{Counted, Metrics},
+    data_url::Signer,
+    metrics::Metrics,
     roots::{Root, Roots},
     state::{Services, State},
     tls,
@@ -33,18 +37,15 @@ async fn open_root(
     metrics: &Arc<Metrics>,
 ) -> Result<(PathBuf, Arc<dyn Storage>), StartError> {
     if let Some(url) = root.to_str().filter(|r| is_store_url(r)) {
-        let options = StoreOptions {
-            timeout: config.store.timeout,
-            settings: config.store.options.clone().into_iter().collect(),
-            ..StoreOptions::default()
-        };
-        let storage =
-            ObjectStorage::from_url(url, options).map_err(|source| StartError::Store {
-                url: url.to_owned(),
-                source,
-            })?;
-        let counted = Counted::new(Arc::new(storage), Arc::clone(metrics));
-        return Ok((root, Arc::new(counted)));
+        let storage = open_store(url, config).map_err(|source| StartError::Store {
+            url: url.to_owned(),
+            source,
+        })?;
+        #[cfg(feature = "metrics")]
+        let storage = Arc::new(Counted::new(storage, Arc::clone(metrics)));
+        #[cfg(not(feature = "metrics"))]
+        let _ = metrics;
+        return Ok((root, storage));
     }
 
     let root = blocking({
@@ -58,6 +59,26 @@ async fn open_root(
     })?;
     let storage = LocalStorage::new(&root).follow_symlinks(config.follow_symlinks);
     Ok((root, Arc::new(storage)))
+}
+
+/// The bucket (and prefix) `url` names.
+#[cfg(feature = "object-store")]
+fn open_store(url: &str, config: &Config) -> io::Result<Arc<dyn Storage>> {
+    let options = StoreOptions {
+        timeout: config.store.timeout,
+        settings: config.store.options.clone().into_iter().collect(),
+        ..StoreOptions::default()
+    };
+    Ok(Arc::new(ObjectStorage::from_url(url, options)?))
+}
+
+/// Without the `object-store` feature there is no store to open.
+#[cfg(not(feature = "object-store"))]
+fn open_store(_: &str, _: &Config) -> io::Result<Arc<dyn Storage>> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "this build has no object stores (the `object-store` feature)",
+    ))
 }
 
 /// Whether a data root names an object store (`s3://`, `gs://`, `az://`).
@@ -83,6 +104,7 @@ pub(super) async fn build(
         (None, true) => Some(demo_root.ok_or(StartError::NoDataRoot)?.to_owned()),
     };
 
+    #[cfg(feature = "crypt4gh")]
     let c4gh = match &config.c4gh_key {
         Some(path) => {
             let path = path.clone();
@@ -90,6 +112,12 @@ pub(super) async fn build(
         }
         None => None,
     };
+    #[cfg(not(feature = "crypt4gh"))]
+    if config.c4gh_key.is_some() {
+        return Err(StartError::Crypt4gh(
+            "this build has no Crypt4GH (the `crypt4gh` feature)".to_owned(),
+        ));
+    }
     let mut roots = Vec::new();
     let mut any_store = false;
     let configured = config
@@ -111,6 +139,7 @@ pub(super) async fn build(
             });
         }
         any_store |= store;
+        #[cfg(feature = "crypt4gh")]
         let storage = match &c4gh {
             Some(key) => Arc::new(Crypt4ghStorage::new(storage, Arc::clone(key))),
             None => storage,
@@ -130,12 +159,19 @@ pub(super) async fn build(
         config.store.revalidate = Some(DEFAULT_REVALIDATE);
     }
 
+    #[cfg(feature = "access")]
     let access = Access::open(&config.access)
         .await
         .map_err(StartError::Access)?;
-    let signer = match (&access, config.access.url_key.as_deref()) {
-        (None, _) => None,
-        (Some(_), None) => match previous.and_then(|p| p.signer.as_ref()) {
+    #[cfg(not(feature = "access"))]
+    if config.access.is_on() {
+        return Err(StartError::Access(
+            "this build has no access control (the `access` feature)".to_owned(),
+        ));
+    }
+    let signer = match (config.access.is_on(), config.access.url_key.as_deref()) {
+        (false, _) => None,
+        (true, None) => match previous.and_then(|p| p.signer.as_ref()) {
             Some(signer) if previous.is_some_and(|p| p.config.access.url_key.is_none()) => {
                 Some(signer.with_ttl(config.access.url_ttl))
             }
@@ -147,7 +183,7 @@ pub(super) async fn build(
                 Some(Signer::load(None, config.access.url_ttl).map_err(StartError::UrlKey)?)
             }
         },
-        (Some(_), Some(file)) => {
+        (true, Some(file)) => {
             let (file, ttl) = (file.to_owned(), config.access.url_ttl);
             let signer = blocking(move || Signer::load(Some(&file), ttl)).await;
             Some(signer.map_err(StartError::UrlKey)?)
@@ -169,8 +205,10 @@ pub(super) async fn build(
     let services = Services {
         storage: Roots::new(roots),
         public_url,
+        #[cfg(feature = "access")]
         access,
         signer,
+        #[cfg(feature = "crypt4gh")]
         c4gh,
         metrics,
     };
@@ -178,6 +216,7 @@ pub(super) async fn build(
     Ok((state, tls, root))
 }
 
+#[cfg(feature = "crypt4gh")]
 /// The server's Crypt4GH secret key from `path`, unlocked with `C4GH_PASSPHRASE` if locked.
 fn load_c4gh_key(path: &Path) -> Result<SecretKey, StartError> {
     let refuse = |why: String| StartError::Crypt4gh(format!("{}: {why}", path.display()));

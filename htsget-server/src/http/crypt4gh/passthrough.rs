@@ -20,8 +20,8 @@ use htsget_core::{
 
 use super::{bad, seal_inline};
 use crate::{
-    access::signed::FileSigner,
     config::UrlMode,
+    data_url::FileSigner,
     http::{error::ApiError, locations},
     ids::Located,
     state::State,
@@ -60,7 +60,7 @@ impl PassThrough {
         let raw_key = format!("{}{SUFFIX}", located.data);
         let raw = encrypted.stored().metadata().clone();
         let direct = state.storage.urls(&located.data) == UrlMode::Direct;
-        let now = jsonwebtoken::get_current_timestamp();
+        let now = crate::data_url::unix_now();
         let signer = state
             .signer
             .as_ref()

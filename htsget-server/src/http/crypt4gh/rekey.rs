@@ -18,7 +18,7 @@ use htsget_core::{
 
 use super::{bad, seal_inline, ticket_key};
 use crate::{
-    access::signed::FileSigner,
+    data_url::FileSigner,
     data_url::{DataUrl, Nonce, Serves},
     http::error::ApiError,
     ids::Located,
@@ -33,6 +33,8 @@ pub(crate) struct ReKey {
     encrypted: Encrypted,
     signer: Option<FileSigner>,
     layout: Layout,
+    /// The latest inline bytes: padded if another part follows, exact if they end the stream.
+    pending: Option<(Section, Vec<u8>)>,
 }
 
 impl ReKey {
@@ -56,7 +58,7 @@ impl ReKey {
             source: std::io::Error::other(e),
         })?;
         let version = located.data_metadata.identity().tag();
-        let now = jsonwebtoken::get_current_timestamp();
+        let now = crate::data_url::unix_now();
         let signer = state
             .signer
             .as_ref()
@@ -68,27 +70,26 @@ impl ReKey {
             encrypted,
             signer,
             layout: Layout::new(),
+            pending: None,
         })
     }
 
-    /// The locations of `part` (`last`: the plan's last part): inline bytes sealed here, the
-    /// rest as URLs the data endpoint seals. Each becomes its own run of fresh segments, padded
-    /// at its end; only the stream's last piece goes unpadded.
+    /// The locations of `part`: inline bytes sealed here, the rest as URLs the data endpoint
+    /// seals. Each becomes its own run of fresh segments, padded at its end; only the stream's
+    /// last piece goes unpadded, so inline bytes wait for the next part to be sealed.
     pub(crate) async fn part<'p>(
         &mut self,
         state: &State,
         located: &Located,
         part: &'p Part,
-        last: bool,
         out: &mut Vec<(Section, Location<'p>)>,
     ) -> Result<(), ApiError> {
         let version = located.data_metadata.identity().tag();
         let section = part.section();
         let serves: Vec<(u64, Serves)> = match part.content() {
             Content::Inline(bytes) if !bytes.is_empty() => {
-                self.layout.push_sealed(bytes.len() as u64, last);
-                let sealed = seal_inline(&self.key, bytes, last);
-                out.push((section, Location::Inline(Cow::Owned(sealed))));
+                self.seal_pending(false, out);
+                self.pending = Some((section, bytes.clone()));
                 return Ok(());
             }
             Content::Span(Span::Bytes(range)) if !range.is_empty() => range
@@ -107,6 +108,7 @@ impl ReKey {
             }
             _ => return Ok(()),
         };
+        self.seal_pending(false, out);
         for (len, serves) in serves {
             self.layout.push_sealed(len, false);
             let url = DataUrl::new(located.data.as_str(), version.as_str())
@@ -123,8 +125,19 @@ impl ReKey {
         Ok(())
     }
 
-    /// The ticket's Crypt4GH header: the ticket key and the edit list, for the client.
-    pub(crate) fn header(&self) -> Vec<u8> {
+    /// Seals the inline bytes waiting, if any (`last`: they end the stream, unpadded).
+    fn seal_pending(&mut self, last: bool, out: &mut Vec<(Section, Location<'_>)>) {
+        if let Some((section, bytes)) = self.pending.take() {
+            self.layout.push_sealed(bytes.len() as u64, last);
+            let sealed = seal_inline(&self.key, &bytes, last);
+            out.push((section, Location::Inline(Cow::Owned(sealed))));
+        }
+    }
+
+    /// Ends the ticket: the inline bytes waiting sealed as the stream's last piece, and the
+    /// Crypt4GH header for the client (the ticket key and the edit list).
+    pub(crate) fn finish(&mut self, out: &mut Vec<(Section, Location<'_>)>) -> Vec<u8> {
+        self.seal_pending(true, out);
         header::write(&self.client, &[self.key], Some(&self.layout.edits()))
     }
 }

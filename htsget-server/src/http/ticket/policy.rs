@@ -5,22 +5,29 @@
 use std::borrow::Cow;
 
 use htsget_core::{
-    Content, Error, MAX_URL_RANGE, Plan, Reason, Section, Span, Ticket, crypt4gh::keys::PublicKey,
-    load, storage::Encryption, ticket::Location,
+    Content, Error, MAX_URL_RANGE, Plan, Reason, Section, Span, Ticket, load, storage::Encryption,
+    ticket::Location,
 };
 
-use super::super::{
-    crypt4gh::{passthrough::PassThrough, rekey::ReKey},
-    error::ApiError,
-    locations,
-};
+#[cfg(feature = "crypt4gh")]
+use super::super::crypt4gh::{passthrough::PassThrough, rekey::ReKey};
+use super::super::{error::ApiError, locations};
 use crate::{
-    access::signed::FileSigner,
     config::UrlMode,
+    data_url::FileSigner,
     data_url::{DataUrl, Serves},
     ids::Located,
     state::State,
 };
+
+/// The Crypt4GH public key of a client that asks for a Crypt4GH stream (there is none to have
+/// in a build without Crypt4GH).
+#[cfg(feature = "crypt4gh")]
+pub(super) type ClientKey = htsget_core::crypt4gh::keys::PublicKey;
+/// The Crypt4GH public key of a client that asks for a Crypt4GH stream (there is none to have
+/// in a build without Crypt4GH).
+#[cfg(not(feature = "crypt4gh"))]
+pub(super) type ClientKey = std::convert::Infallible;
 
 /// How a ticket's parts are placed.
 pub(super) enum Policy {
@@ -29,8 +36,10 @@ pub(super) enum Policy {
     /// Presigned URLs straight to the object store; the cut blocks of BGZF spans inline.
     Direct,
     /// Crypt4GH re-keyed for the client.
+    #[cfg(feature = "crypt4gh")]
     ReKey(Box<ReKey>),
     /// Crypt4GH, the stored segments passed through.
+    #[cfg(feature = "crypt4gh")]
     PassThrough(Box<PassThrough>),
 }
 
@@ -44,14 +53,16 @@ impl Policy {
     pub(super) async fn choose(
         state: &State,
         located: &Located,
-        client: Option<PublicKey>,
+        client: Option<ClientKey>,
     ) -> Result<Self, ApiError> {
         let refuse = |message| Err(Error::invalid_input(Reason::EncryptionScheme, message).into());
         let encrypted = located.data_metadata.encryption() == Encryption::Crypt4gh;
         match (encrypted, client) {
+            #[cfg(feature = "crypt4gh")]
             (true, Some(client)) if state.storage.passthrough(&located.data) => Ok(
                 Self::PassThrough(Box::new(PassThrough::new(state, located, client).await?)),
             ),
+            #[cfg(feature = "crypt4gh")]
             (true, Some(client)) => Ok(Self::ReKey(Box::new(
                 ReKey::new(state, located, client).await?,
             ))),
@@ -63,7 +74,7 @@ impl Policy {
             (false, None) => Ok(match state.storage.urls(&located.data) {
                 UrlMode::Direct => Self::Direct,
                 UrlMode::Server => Self::Server(state.signer.as_ref().map(|signer| {
-                    let now = jsonwebtoken::get_current_timestamp();
+                    let now = crate::data_url::unix_now();
                     let version = located.data_metadata.identity().tag();
                     signer.file(&located.data, &version, None, now)
                 })),
@@ -82,13 +93,12 @@ impl Policy {
         let version = located.data_metadata.identity().tag();
         let parts = plan.parts();
         let mut out: Vec<(Section, Location<'_>)> = Vec::with_capacity(parts.len() + 1);
-        for (i, part) in parts.iter().enumerate() {
+        for part in parts {
             let section = part.section();
             match (&mut self, part.content()) {
-                (Self::ReKey(rekey), _) => {
-                    let last = i + 1 == parts.len();
-                    rekey.part(state, located, part, last, &mut out).await?;
-                }
+                #[cfg(feature = "crypt4gh")]
+                (Self::ReKey(rekey), _) => rekey.part(state, located, part, &mut out).await?,
+                #[cfg(feature = "crypt4gh")]
                 (Self::PassThrough(through), _) => through.part(state, part, &mut out).await?,
                 (_, Content::Inline(bytes)) => {
                     out.push((section, Location::Inline(Cow::Borrowed(bytes))));
@@ -126,7 +136,9 @@ impl Policy {
             }
         }
         let header = match &mut self {
-            Self::ReKey(rekey) => Some(rekey.header()),
+            #[cfg(feature = "crypt4gh")]
+            Self::ReKey(rekey) => Some(rekey.finish(&mut out)),
+            #[cfg(feature = "crypt4gh")]
             Self::PassThrough(through) => Some(through.finish(&mut out)),
             Self::Server(_) | Self::Direct => None,
         };
@@ -157,6 +169,7 @@ impl Policy {
                 let object = state.open_located(located).await?;
                 Ok(Cow::Owned(load::inline(&*object, plan).await?))
             }
+            #[cfg(feature = "crypt4gh")]
             Self::PassThrough(through) => {
                 let mut inlined = Plan::new();
                 for part in plan.parts() {
@@ -173,7 +186,7 @@ impl Policy {
                 }
                 Ok(Cow::Owned(inlined))
             }
-            Self::Server(_) | Self::ReKey(_) => Ok(Cow::Borrowed(plan)),
+            _ => Ok(Cow::Borrowed(plan)),
         }
     }
 }

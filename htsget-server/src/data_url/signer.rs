@@ -12,7 +12,14 @@ use std::{io, path::Path, time::Duration};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::data_url::{DataUrl, Nonce, Serves};
+use super::{DataUrl, Nonce, Serves};
+
+/// Now, in Unix seconds: what expiries are measured against.
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
 
 /// The shortest signing key accepted, in bytes.
 pub const MIN_KEY_BYTES: usize = 32;

@@ -1,0 +1,61 @@
+//! Who is asking, settled before the query is read (a caller without a grant learns nothing of
+//! the id, not even whether its query would have been valid), and whether the query stays
+//! within what was granted. Every decision goes to the audit trail.
+
+use hyper::{
+    HeaderMap,
+    header::{self, HeaderValue},
+};
+
+use htsget_core::Query;
+
+use super::audit;
+use crate::{
+    access::{Admission, Denial},
+    http::error::{ApiError, Forbidden},
+    state::State,
+};
+
+/// The caller's admission to `id` under access control (`None` when it is off).
+pub(super) async fn admission(
+    state: &State,
+    id: &str,
+    headers: &HeaderMap,
+) -> Result<Option<Admission>, ApiError> {
+    let Some(access) = &state.access else {
+        return Ok(None);
+    };
+    let authorization = headers.get(header::AUTHORIZATION);
+    match access
+        .admit(id, authorization.map(HeaderValue::as_bytes))
+        .await
+    {
+        Ok(admission) => Ok(Some(admission)),
+        Err(denial) => {
+            audit::denied(&state.metrics, id, &denial);
+            Err(match denial {
+                Denial::Unauthenticated(refusal) => ApiError::Unauthenticated(refusal),
+                Denial::Forbidden { .. } => ApiError::Forbidden(Forbidden::Denied),
+            })
+        }
+    }
+}
+
+/// Whether `query` stays within what `admission` grants (anything, without one).
+pub(super) fn permitted(
+    state: &State,
+    id: &str,
+    admission: Option<&Admission>,
+    query: &Query,
+) -> Result<(), ApiError> {
+    let Some(admission) = admission else {
+        return Ok(());
+    };
+    let permitted = admission.permits(query);
+    audit::decided(&state.metrics, id, admission, query, permitted);
+    if permitted {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(Forbidden::Outside))
+    }
+}
