@@ -5,6 +5,7 @@
 //! Decisions depend on the id, the token and the rules, never on what files exist, so a
 //! caller without a grant learns nothing of an id's existence.
 
+mod error;
 mod glob;
 mod keys;
 pub mod passport;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use htsget_core::Query;
 
 pub use self::{
+    error::{AccessError, KeysError, RuleError},
     rules::{Allowed, Rules, Verdict},
     token::{Caller, Refusal, Verifier, bearer},
 };
@@ -63,7 +65,7 @@ pub enum Denial {
 impl Access {
     /// Access control as `settings` configure it; `None` when it is off. Reads the JWKS now
     /// (a file must be readable; a URL that cannot be fetched yet is retried on demand).
-    pub async fn open(settings: &AccessSettings) -> Result<Option<Self>, String> {
+    pub async fn open(settings: &AccessSettings) -> Result<Option<Self>, AccessError> {
         let Some(jwks) = &settings.jwks else {
             return Ok(None);
         };
@@ -150,6 +152,12 @@ mod tests {
             .build()
             .unwrap();
         let opened = runtime.block_on(Access::open(&settings));
-        assert!(opened.unwrap_err().contains("a//b"));
+        assert!(matches!(
+            opened,
+            Err(AccessError::Rule {
+                rule: 1,
+                error: RuleError::EmptySegment(_)
+            })
+        ));
     }
 }

@@ -21,6 +21,24 @@ use serde::Deserialize;
 /// The smallest `max-header-bytes` accepted: a request line and ordinary headers must fit.
 pub const MIN_HEADER_BYTES: usize = 8192;
 
+/// What is wrong with the access settings.
+#[derive(Debug, Eq, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AccessProblem {
+    /// `[[access]]` rules without a JWKS.
+    #[error("[[access]] rules need auth-jwks (access control is off without it)")]
+    RulesWithoutKeys,
+    /// A JWKS without a trusted issuer.
+    #[error("auth-jwks needs at least one auth-issuer")]
+    NoIssuer,
+    /// A TLS certificate without its key, or the reverse.
+    #[error("TLS needs {missing} too")]
+    TlsHalf {
+        /// The setting missing.
+        missing: &'static str,
+    },
+}
+
 /// Errors reading the configuration.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -60,9 +78,9 @@ pub enum ConfigError {
         /// The prefix given.
         prefix: String,
     },
-    /// An access setting is missing, or an `[[access]]` rule is malformed.
+    /// The access settings do not hang together.
     #[error("invalid access setting: {0}")]
-    Access(String),
+    Access(AccessProblem),
     /// `max-header-bytes` is below [`MIN_HEADER_BYTES`].
     #[error("invalid setting: max-header-bytes must be at least {MIN_HEADER_BYTES}, got {value}")]
     HeaderBytes {
@@ -417,7 +435,7 @@ impl Config {
             tls_key: file.tls_key.clone(),
         };
         let tls = TlsSettings::merge(&cli.access, &access_file)
-            .map_err(|missing| ConfigError::Access(format!("TLS needs {missing} too")))?;
+            .map_err(|missing| ConfigError::Access(AccessProblem::TlsHalf { missing }))?;
         let access = AccessSettings::merge(
             &cli.access,
             &access_file,

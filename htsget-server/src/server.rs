@@ -55,18 +55,33 @@ pub enum StartError {
     /// no built-in dataset to serve instead.
     #[error("no data root given (this build has no built-in demo dataset)")]
     NoDataRoot,
-    /// Access control cannot start: its JWKS file, rules or URL key are refused.
+    /// Access control cannot start: its JWKS file or rules are refused.
+    #[cfg(feature = "access")]
     #[error("access control: {0}")]
-    Access(String),
+    Access(#[source] crate::access::AccessError),
+    /// The configuration asks for what this build left out.
+    #[error("{what} needs the `{feature}` feature, which this build has not")]
+    NotBuilt {
+        /// What was asked.
+        what: &'static str,
+        /// The cargo feature of `htsget-server` that brings it.
+        feature: &'static str,
+    },
     /// The data URL signing key cannot be had.
     #[error("access control: {0}")]
     UrlKey(#[source] crate::data_url::KeyError),
-    /// The Crypt4GH key file is refused.
-    #[error("Crypt4GH key {0}")]
-    Crypt4gh(String),
+    /// The Crypt4GH key file is refused: unreadable, malformed, or locked with another
+    /// passphrase.
+    #[error("Crypt4GH key {path}: {source}")]
+    Crypt4gh {
+        /// The key file.
+        path: String,
+        /// Why.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The TLS certificate or key is refused.
     #[error("{0}")]
-    Tls(String),
+    Tls(#[source] crate::tls::TlsError),
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {

@@ -1,6 +1,8 @@
 //! Id patterns: `/`-separated segments, where `*` matches within one segment and `**` matches
 //! any number of whole segments (none included).
 
+use super::error::RuleError;
+
 /// A compiled id pattern.
 #[derive(Clone, Debug, Eq, PartialEq)]
 pub(crate) struct Glob {
@@ -18,18 +20,16 @@ enum Segment {
 impl Glob {
     /// Compiles `pattern`; `Err` says why it is refused (empty, an empty segment, `**` beside
     /// other characters).
-    pub(crate) fn new(pattern: &str) -> Result<Self, String> {
+    pub(crate) fn new(pattern: &str) -> Result<Self, RuleError> {
         if pattern.is_empty() {
-            return Err("an empty ids pattern".to_owned());
+            return Err(RuleError::EmptyPattern);
         }
         let segments = pattern
             .split('/')
             .map(|segment| match segment {
-                "" => Err(format!("ids pattern {pattern:?} has an empty segment")),
+                "" => Err(RuleError::EmptySegment(pattern.to_owned())),
                 "**" => Ok(Segment::Any),
-                s if s.contains("**") => Err(format!(
-                    "ids pattern {pattern:?}: `**` must be a whole segment"
-                )),
+                s if s.contains("**") => Err(RuleError::PartialDoubleStar(pattern.to_owned())),
                 s => Ok(Segment::Pattern(s.to_owned())),
             })
             .collect::<Result<_, _>>()?;

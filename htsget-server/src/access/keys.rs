@@ -9,6 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use super::error::KeysError;
 use jsonwebtoken::{
     Algorithm, DecodingKey,
     jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse},
@@ -59,13 +60,13 @@ impl KeySet {
     /// The key set of `source` (a path, or an `http(s)://` URL), read once now. A file that
     /// cannot be read or parsed is an error; a URL that cannot be fetched yet is retried on
     /// demand (the error is logged).
-    pub(crate) async fn open(source: &str) -> Result<Self, String> {
+    pub(crate) async fn open(source: &str) -> Result<Self, KeysError> {
         let source = if source.starts_with("https://") || source.starts_with("http://") {
             let client = reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
-                .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+                .map_err(KeysError::Client)?;
             Source::Url(source.to_owned(), client)
         } else {
             Source::File(source.into())
@@ -127,55 +128,48 @@ impl KeySet {
         *self.keys.write().expect("not poisoned") = (Arc::new(keys), Instant::now());
     }
 
-    async fn read(&self) -> Result<KeyMap, String> {
+    async fn read(&self) -> Result<KeyMap, KeysError> {
         let bytes = match &self.source {
             Source::File(path) => {
                 let path = path.clone();
                 crate::blocking::blocking(move || std::fs::read(&path))
                     .await
-                    .map_err(|e| format!("cannot read the JWKS file: {e}"))?
+                    .map_err(KeysError::Read)?
             }
             Source::Url(url, client) => fetch(client, url).await?,
         };
         if bytes.len() > MAX_JWKS_BYTES {
-            return Err(format!("the JWKS is larger than {MAX_JWKS_BYTES} bytes"));
+            return Err(KeysError::TooLarge(MAX_JWKS_BYTES));
         }
         parse(&bytes)
     }
 }
 
-async fn fetch(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, String> {
-    let response = client
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| format!("cannot fetch the JWKS: {}", e.without_url()))?;
+async fn fetch(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, KeysError> {
+    let fetch = |e: reqwest::Error| KeysError::Fetch(e.without_url());
+    let response = client.get(url).send().await.map_err(fetch)?;
     if !response.status().is_success() {
-        return Err(format!("the JWKS URL answered {}", response.status()));
+        return Err(KeysError::Status(response.status()));
     }
     if response
         .content_length()
         .is_some_and(|len| len > MAX_JWKS_BYTES as u64)
     {
-        return Err(format!("the JWKS is larger than {MAX_JWKS_BYTES} bytes"));
+        return Err(KeysError::TooLarge(MAX_JWKS_BYTES));
     }
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| format!("cannot fetch the JWKS: {}", e.without_url()))?;
+    let bytes = response.bytes().await.map_err(fetch)?;
     Ok(bytes.to_vec())
 }
 
 /// Parses a JWKS: `{"keys": [...]}`. Keys that are not for signatures, have no `kid`, are of
 /// another algorithm than RS256, ES256 (P-256) or EdDSA (Ed25519), or are symmetric are
 /// skipped, with a warning; the set itself must be JSON with a `keys` array.
-pub(crate) fn parse(bytes: &[u8]) -> Result<KeyMap, String> {
+pub(crate) fn parse(bytes: &[u8]) -> Result<KeyMap, KeysError> {
     #[derive(serde::Deserialize)]
     struct Set {
         keys: Vec<serde_json::Value>,
     }
-    let set: Set = serde_json::from_slice(bytes)
-        .map_err(|e| format!("the JWKS is not a JSON key set: {e}"))?;
+    let set: Set = serde_json::from_slice(bytes).map_err(KeysError::Malformed)?;
 
     let mut keys = HashMap::new();
     for value in set.keys {

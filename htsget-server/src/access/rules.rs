@@ -5,7 +5,10 @@ use std::collections::BTreeSet;
 
 use htsget_core::{Class, Query};
 
-use super::glob::Glob;
+use super::{
+    error::{AccessError, RuleError},
+    glob::Glob,
+};
 use crate::config::RuleConfig;
 
 /// The compiled rules, in file order.
@@ -32,9 +35,8 @@ pub struct Allowed {
 
 impl Allowed {
     /// Parses `chr1` or `chr1:START-END` (htsget coordinates: 0-based, end exclusive).
-    fn parse(text: &str) -> Result<Self, String> {
-        let bad =
-            || format!("region {text:?}: use NAME or NAME:START-END (0-based, end exclusive)");
+    fn parse(text: &str) -> Result<Self, RuleError> {
+        let bad = || RuleError::Region(text.to_owned());
         let (reference, interval) = match text.rsplit_once(':') {
             Some((name, interval)) if interval.contains('-') => (name, Some(interval)),
             _ => (text, None),
@@ -89,52 +91,49 @@ pub enum Verdict {
     Denied,
 }
 
+impl Rule {
+    /// Compiles one rule's settings.
+    fn compile(config: &RuleConfig) -> Result<Self, RuleError> {
+        let ids = config
+            .ids
+            .as_slice()
+            .iter()
+            .map(|p| Glob::new(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        if ids.is_empty() {
+            return Err(RuleError::NoIds);
+        }
+        if !config.public && config.grants.is_empty() {
+            return Err(RuleError::NoGrants);
+        }
+        if config.grants.iter().any(String::is_empty) {
+            return Err(RuleError::EmptyGrant);
+        }
+        let regions = config
+            .regions
+            .as_ref()
+            .map(|regions| regions.iter().map(|r| Allowed::parse(r)).collect())
+            .transpose()?;
+        if regions.as_ref().is_some_and(Vec::is_empty) {
+            return Err(RuleError::NoRegions);
+        }
+        Ok(Self {
+            ids,
+            grants: config.grants.iter().cloned().collect(),
+            public: config.public,
+            regions,
+        })
+    }
+}
+
 impl Rules {
     /// Compiles the file's rules; `Err` names the first malformed one.
-    pub fn compile(configs: &[RuleConfig]) -> Result<Self, String> {
+    pub fn compile(configs: &[RuleConfig]) -> Result<Self, AccessError> {
         let rules = configs
             .iter()
             .enumerate()
             .map(|(i, config)| {
-                let n = i + 1;
-                let ids = config
-                    .ids
-                    .as_slice()
-                    .iter()
-                    .map(|p| Glob::new(p))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| format!("[[access]] rule {n}: {e}"))?;
-                if ids.is_empty() {
-                    return Err(format!("[[access]] rule {n}: no ids"));
-                }
-                if !config.public && config.grants.is_empty() {
-                    return Err(format!(
-                        "[[access]] rule {n}: give grants, or public = true"
-                    ));
-                }
-                if config.grants.iter().any(String::is_empty) {
-                    return Err(format!("[[access]] rule {n}: an empty grant"));
-                }
-                let regions = config
-                    .regions
-                    .as_ref()
-                    .map(|regions| {
-                        regions
-                            .iter()
-                            .map(|r| Allowed::parse(r))
-                            .collect::<Result<Vec<_>, _>>()
-                    })
-                    .transpose()
-                    .map_err(|e| format!("[[access]] rule {n}: {e}"))?;
-                if regions.as_ref().is_some_and(Vec::is_empty) {
-                    return Err(format!("[[access]] rule {n}: regions is empty"));
-                }
-                Ok(Rule {
-                    ids,
-                    grants: config.grants.iter().cloned().collect(),
-                    public: config.public,
-                    regions,
-                })
+                Rule::compile(config).map_err(|error| AccessError::Rule { rule: i + 1, error })
             })
             .collect::<Result<_, _>>()?;
         Ok(Self { rules })

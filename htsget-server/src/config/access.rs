@@ -205,17 +205,15 @@ impl AccessSettings {
     /// Checks the settings hang together (the rules themselves are compiled by access control
     /// when it starts).
     pub(super) fn validate(&self) -> Result<(), super::ConfigError> {
-        let refuse = |why: &str| Err(super::ConfigError::Access(why.to_owned()));
+        let refuse = |problem| Err(super::ConfigError::Access(problem));
         if !self.is_on() {
             if !self.rules.is_empty() {
-                return refuse(
-                    "[[access]] rules need auth-jwks (access control is off without it)",
-                );
+                return refuse(super::AccessProblem::RulesWithoutKeys);
             }
             return Ok(());
         }
         if self.issuers.is_empty() {
-            return refuse("auth-jwks needs at least one auth-issuer");
+            return refuse(super::AccessProblem::NoIssuer);
         }
         Ok(())
     }

@@ -114,9 +114,10 @@ pub(super) async fn build(
     };
     #[cfg(not(feature = "crypt4gh"))]
     if config.c4gh_key.is_some() {
-        return Err(StartError::Crypt4gh(
-            "this build has no Crypt4GH (the `crypt4gh` feature)".to_owned(),
-        ));
+        return Err(StartError::NotBuilt {
+            what: "--c4gh-key",
+            feature: "crypt4gh",
+        });
     }
     let mut roots = Vec::new();
     let mut any_store = false;
@@ -165,9 +166,10 @@ pub(super) async fn build(
         .map_err(StartError::Access)?;
     #[cfg(not(feature = "access"))]
     if config.access.is_on() {
-        return Err(StartError::Access(
-            "this build has no access control (the `access` feature)".to_owned(),
-        ));
+        return Err(StartError::NotBuilt {
+            what: "access control",
+            feature: "access",
+        });
     }
     let signer = match (config.access.is_on(), config.access.url_key.as_deref()) {
         (false, _) => None,
@@ -219,9 +221,12 @@ pub(super) async fn build(
 #[cfg(feature = "crypt4gh")]
 /// The server's Crypt4GH secret key from `path`, unlocked with `C4GH_PASSPHRASE` if locked.
 fn load_c4gh_key(path: &Path) -> Result<SecretKey, StartError> {
-    let refuse = |why: String| StartError::Crypt4gh(format!("{}: {why}", path.display()));
-    let text = std::fs::read_to_string(path).map_err(|e| refuse(e.to_string()))?;
+    let refuse = |source: Box<dyn std::error::Error + Send + Sync>| StartError::Crypt4gh {
+        path: path.display().to_string(),
+        source,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| refuse(e.into()))?;
     let passphrase = std::env::var("C4GH_PASSPHRASE").ok();
     SecretKey::from_file_text(&text, passphrase.as_deref().map(str::as_bytes))
-        .map_err(|e| refuse(e.to_string()))
+        .map_err(|e| refuse(e.into()))
 }
