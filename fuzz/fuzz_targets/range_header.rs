@@ -15,7 +15,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
 
-    if let Some((start, end)) = parse_range(value, size) {
+    if let Some(range) = parse_range(value, size) {
+        let (start, end) = (range.start(), range.end());
         assert!(
             start < end,
             "{value:?} on {size} bytes gave empty {start}..{end}"

@@ -3,8 +3,10 @@
 //! Public so that the fuzz targets (`fuzz/`) can reach it; the server's own use is in the data
 //! endpoint.
 
+use htsget_core::ByteRange;
+
 /// Parses `bytes=FIRST-LAST`, `bytes=FIRST-` or `bytes=-SUFFIX` against a file of `size` bytes,
-/// giving `(start, end)` with `end` exclusive and `start < end <= size`.
+/// giving a non-empty [`ByteRange`] (end exclusive) with `end <= size`.
 ///
 /// Several ranges, bad syntax and ranges that start at or past the end are refused (`None`: the
 /// server answers 416); a `LAST` past the end is cut to the file.
@@ -12,12 +14,13 @@
 /// # Examples
 ///
 /// ```
+/// use htsget_core::ByteRange;
 /// use htsget_server::range::parse_range;
-/// assert_eq!(parse_range("bytes=10-19", 100), Some((10, 20)));
-/// assert_eq!(parse_range("bytes=-5", 100), Some((95, 100)));
+/// assert_eq!(parse_range("bytes=10-19", 100), Some(ByteRange::new(10, 20)));
+/// assert_eq!(parse_range("bytes=-5", 100), Some(ByteRange::new(95, 100)));
 /// assert_eq!(parse_range("bytes=100-", 100), None);
 /// ```
-pub fn parse_range(value: &str, size: u64) -> Option<(u64, u64)> {
+pub fn parse_range(value: &str, size: u64) -> Option<ByteRange> {
     let spec = value.trim().strip_prefix("bytes=")?.trim();
     if spec.contains(',') {
         return None;
@@ -42,7 +45,7 @@ pub fn parse_range(value: &str, size: u64) -> Option<(u64, u64)> {
         }
     };
 
-    (start < end && start < size).then_some((start, end))
+    (start < end && start < size).then(|| ByteRange::new(start, end))
 }
 
 #[cfg(test)]
@@ -51,11 +54,14 @@ mod tests {
 
     #[test]
     fn test_parse_range_with_forms() {
-        assert_eq!(parse_range("bytes=0-9", 100), Some((0, 10)));
-        assert_eq!(parse_range("bytes=90-200", 100), Some((90, 100)));
-        assert_eq!(parse_range("bytes=95-", 100), Some((95, 100)));
-        assert_eq!(parse_range("bytes=-10", 100), Some((90, 100)));
-        assert_eq!(parse_range("bytes=-200", 100), Some((0, 100)));
+        assert_eq!(parse_range("bytes=0-9", 100), Some(ByteRange::new(0, 10)));
+        assert_eq!(
+            parse_range("bytes=90-200", 100),
+            Some(ByteRange::new(90, 100))
+        );
+        assert_eq!(parse_range("bytes=95-", 100), Some(ByteRange::new(95, 100)));
+        assert_eq!(parse_range("bytes=-10", 100), Some(ByteRange::new(90, 100)));
+        assert_eq!(parse_range("bytes=-200", 100), Some(ByteRange::new(0, 100)));
     }
 
     #[test]

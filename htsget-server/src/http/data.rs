@@ -92,21 +92,20 @@ pub(crate) async fn handle(
     if let Some(allowed) = allowed {
         match range {
             // Without a `Range`, the range named is what this URL is.
-            None if allowed.end() <= size => range = Some((allowed.start(), allowed.end())),
-            Some((start, end)) if allowed.start() <= start && end <= allowed.end() => {}
+            None if allowed.end() <= size => range = Some(allowed),
+            Some(asked) if allowed.start() <= asked.start() && asked.end() <= allowed.end() => {}
             _ => return Err(Refused::Outside.into()),
         }
     }
-    let (start, end) = range.unwrap_or((0, size));
+    let served = range.unwrap_or(ByteRange::new(0, size));
 
-    let body = if head || start == end {
+    let body = if head || served.is_empty() {
         empty()
     } else {
-        let bytes = Content::Span(Span::Bytes(ByteRange::new(start, end)));
-        stream::body(object, vec![bytes])
+        stream::body(object, vec![Content::Span(Span::Bytes(served))])
     };
 
-    Ok(respond::ranged(body, range.map(|_| (start, end)), size))
+    Ok(respond::ranged(body, range, size))
 }
 
 /// The error for a data URL that does not parse, on a server without access control.

@@ -1,7 +1,7 @@
 //! Responses of byte streams: `200` or `206` with exact lengths, the `Range` a client asks,
 //! and what a data file that would not open answers.
 
-use htsget_core::{Error, storage::Fault};
+use htsget_core::{ByteRange, Error, storage::Fault};
 use hyper::{
     HeaderMap, StatusCode,
     header::{self, HeaderValue},
@@ -10,14 +10,14 @@ use hyper::{
 use super::{Body, Response, error::ApiError};
 use crate::range::parse_range;
 
-/// A `200` of the whole `size` bytes, or, for a requested `(start, end)`, a `206` with its
+/// A `200` of the whole `size` bytes, or, for a requested `range`, a `206` with its
 /// `Content-Range`.
-pub(crate) fn ranged(body: Body, range: Option<(u64, u64)>, size: u64) -> Response {
-    let Some((start, end)) = range else {
+pub(crate) fn ranged(body: Body, range: Option<ByteRange>, size: u64) -> Response {
+    let Some(range) = range else {
         return octet_stream(body, size);
     };
-    let mut response = octet_stream(body, end - start);
-    let value = format!("bytes {start}-{}/{size}", end - 1);
+    let mut response = octet_stream(body, range.len());
+    let value = format!("bytes {}-{}/{size}", range.start(), range.end() - 1);
     response.headers_mut().insert(
         header::CONTENT_RANGE,
         HeaderValue::from_str(&value).expect("ascii"),
@@ -39,11 +39,11 @@ pub(crate) fn octet_stream(body: Body, len: u64) -> Response {
     response
 }
 
-/// The single range asked for, as `(start, end exclusive)`; `None` without a `Range` header.
+/// The single range asked for; `None` without a `Range` header.
 pub(crate) fn requested_range(
     headers: &HeaderMap,
     size: u64,
-) -> Result<Option<(u64, u64)>, ApiError> {
+) -> Result<Option<ByteRange>, ApiError> {
     let Some(value) = headers.get(header::RANGE) else {
         return Ok(None);
     };

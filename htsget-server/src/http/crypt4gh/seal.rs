@@ -8,7 +8,7 @@ use std::{io, sync::Arc};
 use bytes::Bytes;
 use futures_util::StreamExt as _;
 use htsget_core::{
-    Content, Span,
+    ByteRange, Content, Span,
     crypt4gh::{
         keys::SecretKey,
         segments::{self, ENCRYPTED, PLAIN},
@@ -193,9 +193,9 @@ pub(super) fn stream(
     contents: Arc<Vec<Content>>,
     key: [u8; 32],
     label: String,
-    start: u64,
-    end: u64,
+    range: ByteRange,
 ) -> Body {
+    let (start, end) = (range.start(), range.end());
     let label: Arc<str> = label.into();
     let (from, to) = (start / ENCRYPTED, (end - 1) / ENCRYPTED);
     let mut buffers = Buffers {

@@ -70,12 +70,12 @@ pub(crate) async fn serve(
     let len: u64 = contents.iter().map(Content::len).sum();
     let size = layout::sealed_size(len);
     let range = respond::requested_range(request, size)?;
-    let (start, end) = range.unwrap_or((0, size));
-    let body = if head || start == end {
+    let served = range.unwrap_or(ByteRange::new(0, size));
+    let body = if head || served.is_empty() {
         super::super::empty()
     } else {
         let key = ticket_key(secret, nonce);
-        seal::stream(encrypted.clone(), contents, key, label, start, end)
+        seal::stream(encrypted.clone(), contents, key, label, served)
     };
-    Ok(respond::ranged(body, range.map(|_| (start, end)), size))
+    Ok(respond::ranged(body, range, size))
 }
