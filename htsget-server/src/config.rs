@@ -2,21 +2,21 @@
 //! in that order of precedence, over the defaults.
 
 pub mod access;
+mod cli;
+mod file;
 pub mod store;
 
-use std::{
-    net::SocketAddr,
-    path::{Path, PathBuf},
-    time::Duration,
-};
-
-use clap::Parser;
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 pub use self::{
     access::{AccessArgs, AccessSettings, RuleConfig, TlsSettings},
+    cli::Cli,
+    file::{RootConfig, ServiceConfig},
     store::{StoreArgs, StoreSettings, UrlMode},
 };
 use serde::Deserialize;
+
+use self::file::{FileConfig, read_file};
 
 /// The smallest `max-header-bytes` accepted: a request line and ordinary headers must fit.
 pub const MIN_HEADER_BYTES: usize = 8192;
@@ -89,106 +89,6 @@ pub enum ConfigError {
     },
 }
 
-/// Command-line options (each also read from an `HTSGET_*` environment variable).
-#[derive(Debug, Default, Parser)]
-#[command(
-    name = "htsget-server",
-    version,
-    about = "A GA4GH htsget 1.3 server for BAM, CRAM, VCF and BCF"
-)]
-pub struct Cli {
-    /// The data root: `/reads/{id}` serves `<DIR>/{id}.bam` or `.cram`, `/variants/{id}` serves
-    /// `<DIR>/{id}.vcf.gz` or `.bcf`, each with its index beside it. `s3://BUCKET[/PREFIX]`
-    /// (also `gs://`, `az://`) serves objects of a bucket, with the standard environment
-    /// variables for the connection (`AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT_URL`, ...). Without it,
-    /// a built-in demo dataset is served.
-    #[arg(long, value_name = "DIR|URL", env = "HTSGET_DATA")]
-    pub data: Option<PathBuf>,
-
-    /// The address to listen on [default: 127.0.0.1:8080].
-    #[arg(long, value_name = "ADDR:PORT", env = "HTSGET_BIND")]
-    pub bind: Option<SocketAddr>,
-
-    /// The base of the URLs in tickets [default: http://ADDR:PORT of --bind].
-    #[arg(long, value_name = "URL", env = "HTSGET_PUBLIC_URL")]
-    pub public_url: Option<String>,
-
-    /// A TOML file with any of these settings (kebab-case keys).
-    #[arg(long, value_name = "FILE", env = "HTSGET_CONFIG")]
-    pub config: Option<PathBuf>,
-
-    /// The largest POST body accepted, in bytes [default: 65536].
-    #[arg(long, value_name = "BYTES", env = "HTSGET_MAX_POST_BYTES")]
-    pub max_post_bytes: Option<u64>,
-
-    /// The most regions one POST may ask for [default: 1024].
-    #[arg(long, value_name = "N", env = "HTSGET_MAX_REGIONS")]
-    pub max_regions: Option<usize>,
-
-    /// The longest request target (path and query) accepted, in bytes [default: 8192].
-    #[arg(long, value_name = "BYTES", env = "HTSGET_MAX_URL_BYTES")]
-    pub max_url_bytes: Option<usize>,
-
-    /// The most bytes of request line and headers buffered per request [default: 65536].
-    #[arg(long, value_name = "BYTES", env = "HTSGET_MAX_HEADER_BYTES")]
-    pub max_header_bytes: Option<usize>,
-
-    /// Seconds a client may take to send a request's headers, and may stay idle between
-    /// requests on a kept-alive connection [default: 10].
-    #[arg(long, value_name = "SECONDS", env = "HTSGET_HEADER_TIMEOUT")]
-    pub header_timeout: Option<u64>,
-
-    /// Seconds a client may leave a response unread before its connection is closed
-    /// [default: 60].
-    #[arg(long, value_name = "SECONDS", env = "HTSGET_WRITE_TIMEOUT")]
-    pub write_timeout: Option<u64>,
-
-    /// The most connections served at once; more wait to be accepted [default: 1024].
-    #[arg(long, value_name = "N", env = "HTSGET_MAX_CONNECTIONS")]
-    pub max_connections: Option<usize>,
-
-    /// Memory for parsed indexes and headers kept between requests, in MiB [default: 512].
-    #[arg(long, value_name = "MIB", env = "HTSGET_CACHE_MB")]
-    pub cache_mb: Option<u64>,
-
-    /// Serve files reached through symbolic links that lead outside the data root.
-    #[arg(long, env = "HTSGET_FOLLOW_SYMLINKS")]
-    pub follow_symlinks: bool,
-
-    /// Serve `/metrics` (and `/healthz`, `/readyz`) on this address only, not on `--bind`.
-    #[arg(long, value_name = "ADDR:PORT", env = "HTSGET_METRICS_BIND")]
-    pub metrics_bind: Option<SocketAddr>,
-
-    /// Log lines as `text` or `json` (one object per line) [default: text].
-    #[arg(long, value_enum, value_name = "FORMAT", env = "HTSGET_LOG_FORMAT")]
-    pub log_format: Option<LogFormat>,
-
-    /// Where the `/viewer` page loads igv.js from [default: a pinned jsDelivr URL].
-    #[arg(long, value_name = "URL", env = "HTSGET_IGV_JS")]
-    pub igv_js: Option<String>,
-
-    /// The server's Crypt4GH secret key file: files stored as `ID.bam.c4gh` (and `.cram.c4gh`,
-    /// `.vcf.gz.c4gh`, `.bcf.c4gh`, indexes plain or `.c4gh`) are served to clients asking with
-    /// `encryptionScheme=C4GH`, re-encrypted for their key. A locked key's passphrase comes from
-    /// `C4GH_PASSPHRASE`.
-    #[arg(long, value_name = "PATH", env = "HTSGET_C4GH_KEY")]
-    pub c4gh_key: Option<PathBuf>,
-
-    /// Crypt4GH tickets pass the stored segments through and re-wrap the file's own data key
-    /// for the client (who could then open every segment of the file), instead of re-keying;
-    /// the only way with `--urls direct`. Per root: `c4gh-passthrough` in `[[roots]]`.
-    #[arg(long, env = "HTSGET_C4GH_PASSTHROUGH")]
-    pub c4gh_passthrough: bool,
-
-    /// Object-store settings.
-    #[command(flatten)]
-    pub store: StoreArgs,
-
-    /// Access-control and TLS settings.
-    #[command(flatten)]
-    pub access: AccessArgs,
-}
-
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, Default, Deserialize, Eq, PartialEq, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -202,90 +102,6 @@ pub enum LogFormat {
 
 /// The igv.js the viewer loads unless `--igv-js` says otherwise.
 pub const DEFAULT_IGV_JS: &str = "https://cdn.jsdelivr.net/npm/igv@3.8.10/dist/igv.min.js";
-
-/// The settings a TOML file may hold.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct FileConfig {
-    data: Option<PathBuf>,
-    bind: Option<SocketAddr>,
-    public_url: Option<String>,
-    max_post_bytes: Option<u64>,
-    max_regions: Option<usize>,
-    max_url_bytes: Option<usize>,
-    max_header_bytes: Option<usize>,
-    header_timeout: Option<u64>,
-    write_timeout: Option<u64>,
-    max_connections: Option<usize>,
-    cache_mb: Option<u64>,
-    follow_symlinks: Option<bool>,
-    service: Option<ServiceConfig>,
-    urls: Option<UrlMode>,
-    revalidate: Option<u64>,
-    store_timeout: Option<u64>,
-    presign_ttl: Option<u64>,
-    store_options: Option<std::collections::BTreeMap<String, String>>,
-    roots: Option<Vec<RootConfig>>,
-    auth_jwks: Option<String>,
-    auth_issuer: Option<access::OneOrMany>,
-    auth_audience: Option<String>,
-    auth_grants_claim: Option<String>,
-    url_ttl: Option<u64>,
-    url_key: Option<PathBuf>,
-    tls_cert: Option<PathBuf>,
-    tls_key: Option<PathBuf>,
-    access: Option<Vec<RuleConfig>>,
-    metrics_bind: Option<SocketAddr>,
-    log_format: Option<LogFormat>,
-    igv_js: Option<String>,
-    c4gh_key: Option<PathBuf>,
-    c4gh_passthrough: Option<bool>,
-}
-
-/// A data root under an id prefix (`[[roots]]` in the file).
-#[derive(Clone, Debug, Deserialize, Eq, PartialEq)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct RootConfig {
-    /// The id prefix: `archive` serves ids `archive/...` from this root.
-    pub prefix: String,
-    /// A directory, or `s3://BUCKET[/PREFIX]` (`gs://`, `az://`).
-    pub data: PathBuf,
-    /// Where its ticket URLs point [default: `--urls`].
-    pub urls: Option<UrlMode>,
-    /// Crypt4GH pass-through for this root [default: `--c4gh-passthrough`].
-    pub c4gh_passthrough: Option<bool>,
-}
-
-/// What service-info says about this service.
-#[derive(Clone, Debug, Deserialize, Eq, PartialEq)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
-pub struct ServiceConfig {
-    /// Reverse-domain id, e.g. `org.example.htsget`.
-    pub id: String,
-    /// Human-readable name.
-    pub name: String,
-    /// The organization running the service.
-    pub organization_name: String,
-    /// The organization's URL.
-    pub organization_url: String,
-    /// Optional description.
-    pub description: Option<String>,
-    /// Optional environment: prod, test, dev, staging.
-    pub environment: Option<String>,
-}
-
-impl Default for ServiceConfig {
-    fn default() -> Self {
-        Self {
-            id: "local.htsget".to_owned(),
-            name: "htsget-server".to_owned(),
-            organization_name: "Unconfigured".to_owned(),
-            organization_url: "https://example.org".to_owned(),
-            description: Some("GA4GH htsget 1.3 server for BAM, CRAM, VCF and BCF".to_owned()),
-            environment: None,
-        }
-    }
-}
 
 /// The server's settings.
 #[derive(Clone, Debug)]
@@ -517,20 +333,12 @@ fn pick<T>(cli: Option<T>, file: Option<T>, default: T) -> T {
     cli.or(file).unwrap_or(default)
 }
 
-fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-
-    toml::from_str(&text).map_err(|source| ConfigError::Parse {
-        path: path.to_owned(),
-        source: Box::new(source),
-    })
-}
-
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
+    use clap::Parser;
+
     use super::*;
 
     #[test]
