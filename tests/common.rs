@@ -8,7 +8,7 @@ use std::{
 use std::collections::BTreeMap;
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
-use htsget_core::{Format, Plan, Storage, Ticket, load};
+use htsget_core::{Format, Plan, Ticket, load, storage::Storage};
 
 /// Runs a future of the core's I/O layer to completion on this thread.
 pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {

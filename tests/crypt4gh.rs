@@ -9,14 +9,14 @@ use std::{
 };
 
 use htsget_core::{
-    Format, LocalStorage, Storage,
+    Format,
     crypt4gh::{
         edits, header,
         keys::{PublicKey, SecretKey},
         segments,
     },
     load,
-    storage::Crypt4ghStorage,
+    storage::{Crypt4ghStorage, LocalStorage, Storage},
 };
 
 use crate::common::{block_on, data_dir};

@@ -5,7 +5,10 @@
 use std::{fmt::Write as _, path::Path};
 
 use htsget_core::{
-    Endpoint, ErrorKind, Format, LocalStorage, Query, Storage, load, query::Region, resolve,
+    Endpoint, ErrorKind, Format, load,
+    query::{Query, Region},
+    resolve,
+    storage::{LocalStorage, Storage},
 };
 
 use crate::common::{block_on, data_dir, payload, run};

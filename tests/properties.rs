@@ -16,7 +16,12 @@ mod variants;
 
 use std::collections::BTreeSet;
 
-use htsget_core::{Format, LocalStorage, Query, Storage, load, query::Region, resolve};
+use htsget_core::{
+    Format, load,
+    query::{Query, Region},
+    resolve,
+    storage::{LocalStorage, Storage},
+};
 use proptest::prelude::*;
 
 use crate::common::block_on;

@@ -2,7 +2,7 @@
 //! never panic; a parsed query must be one the spec allows.
 #![no_main]
 
-use htsget_core::{Class, Endpoint, Query};
+use htsget_core::{Endpoint, query::{Class, Query}};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

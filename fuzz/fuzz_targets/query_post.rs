@@ -2,7 +2,7 @@
 //! panic; POST regions are never empty intervals.
 #![no_main]
 
-use htsget_core::{Endpoint, Query};
+use htsget_core::{Endpoint, query::Query};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -11,14 +11,7 @@ use std::{
     task::{Context, Poll, Waker},
 };
 
-use htsget_core::{
-    Class, Content, Endpoint, Format, Plan, Query, Span, Storage,
-    facts::FileFacts,
-    load,
-    query::Region,
-    resolve,
-    storage::{BoxFuture, Identity, Metadata, Object},
-};
+use htsget_core::{Content, Endpoint, Format, Plan, Span, facts::FileFacts, load, query::{Class, Query, Region}, resolve, storage::{BoxFuture, Identity, Metadata, Object, Storage}};
 use noodles::bgzf::VirtualPosition;
 
 /// Runs a future of the core's I/O layer over a [`MemoryStorage`], whose reads are always

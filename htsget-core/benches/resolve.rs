@@ -19,11 +19,12 @@ use std::{
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use htsget_core::{
-    CRAM_EOF, Content, Endpoint, Format, LocalStorage, Query, Section, Span, Storage,
+    CRAM_EOF, Content, Endpoint, Format, Section, Span,
     facts::{FileFacts, Layout},
     load,
-    query::Region,
+    query::{Query, Region},
     resolve,
+    storage::{LocalStorage, Storage},
 };
 use noodles::{bam, core::Position, sam::alignment::Record as _};
 

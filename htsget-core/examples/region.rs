@@ -11,7 +11,12 @@
 
 use std::io::{self, Write};
 
-use htsget_core::{Content, LocalStorage, Query, Span, Storage, load, query::Region, resolve};
+use htsget_core::{
+    Content, Span, load,
+    query::{Query, Region},
+    resolve,
+    storage::{LocalStorage, Storage},
+};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

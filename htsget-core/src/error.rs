@@ -178,7 +178,7 @@ impl Error {
     /// # Examples
     ///
     /// ```
-    /// use htsget_core::{Endpoint, Query, Reason};
+    /// use htsget_core::{Endpoint, Reason, query::Query};
     /// let e = Query::from_get(Endpoint::Reads, [("class", "body")]).unwrap_err();
     /// assert_eq!(e.reason(), Some(Reason::UnknownClass));
     /// ```

@@ -6,10 +6,10 @@
 //!
 //! # How a query is answered
 //!
-//! 1. **Query**: [`Query::from_get`] or [`Query::from_post`] validate a request into a
-//!    [`Query`]; invalid input is an [`Error`] whose [`Error::kind`] is the spec's error name
+//! 1. **Query**: [`query::Query::from_get`] or [`query::Query::from_post`] validate a request into a
+//!    [`query::Query`]; invalid input is an [`Error`] whose [`Error::kind`] is the spec's error name
 //!    and whose [`Error::reason`] names the rule broken.
-//! 2. **Facts**: [`load::facts`] reads, through a [`Storage`], what resolution needs to know
+//! 2. **Facts**: [`load::facts`] reads, through a [`storage::Storage`], what resolution needs to know
 //!    about a file — its parsed index (BAI, CSI, TBI or CRAI), where its header ends, where its
 //!    records end, and its reference names — into [`facts::FileFacts`]. A server caches these
 //!    by the objects' [`storage::Identity`].
@@ -19,7 +19,7 @@
 //!    ticket reads nothing.
 //! 4. **Ticket**: [`Ticket::new`] lists the plan as URLs: byte ranges with a `Range` header,
 //!    BGZF spans as `?span=START-END` URLs (a [`BgzfSpan`] written and parsed as text), inline parts as `data:;base64,` URIs.
-//! 5. **Data**: whoever serves the URLs opens the file once ([`Storage::open`]) and streams
+//! 5. **Data**: whoever serves the URLs opens the file once ([`storage::Storage::open`]) and streams
 //!    byte ranges from the handle; a `?span=` URL is answered by [`load::span_contents`]: the
 //!    parts of its two cut blocks re-encoded, around the whole blocks between. The payload thus
 //!    cuts exactly at record boundaries.
@@ -32,7 +32,7 @@
 //! Cutting a region out of a local BAM file (the runnable version is `examples/region.rs`):
 //!
 //! ```no_run
-//! use htsget_core::{Endpoint, Format, LocalStorage, Query, Storage, load, query::Region, resolve};
+//! use htsget_core::{Endpoint, Format, load, query::{Query, Region}, resolve, storage::{LocalStorage, Storage}};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let storage = LocalStorage::new("data");
@@ -51,7 +51,7 @@
 //! Validating a GET request:
 //!
 //! ```
-//! use htsget_core::{Endpoint, ErrorKind, Query};
+//! use htsget_core::{Endpoint, ErrorKind, query::Query};
 //!
 //! let query = Query::from_get(Endpoint::Variants, [("referenceName", "chr20"), ("format", "bcf")])?;
 //! assert_eq!(query.format().as_str(), "BCF");
@@ -80,18 +80,16 @@ pub mod load;
 mod plan;
 pub mod query;
 mod resolve;
-pub mod span;
+mod span;
 pub mod storage;
-pub mod ticket;
+mod ticket;
 
 pub use self::{
     eof::{BGZF_EOF, CRAM_EOF},
     error::{Error, ErrorKind, Reason},
     format::{Endpoint, Format},
     plan::{Content, Part, Plan, Section},
-    query::{Class, Query},
     resolve::resolve,
-    span::{BgzfSpan, ByteRange, Span},
-    storage::{LocalStorage, Storage},
-    ticket::{MAX_URL_RANGE, Ticket, TicketUrl},
+    span::{BgzfSpan, ByteRange, ParseBgzfSpanError, Span},
+    ticket::{Location, MAX_URL_RANGE, Ticket, TicketUrl},
 };

@@ -1,5 +1,5 @@
 //! The I/O layer: reading a file's facts, and the bytes of the BGZF spans a plan cuts, through
-//! [`Storage`](crate::Storage) and its [`Object`](crate::storage::Object) handles.
+//! [`Storage`](crate::storage::Storage) and its [`Object`](crate::storage::Object) handles.
 //!
 //! Every function is async and runtime-agnostic: with the `tokio` feature, local file reads run
 //! on tokio's blocking pool inside a tokio runtime; elsewhere any executor drives them.

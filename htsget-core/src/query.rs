@@ -60,7 +60,7 @@ impl Query {
     /// # Examples
     ///
     /// ```
-    /// use htsget_core::{Endpoint, Format, Query};
+    /// use htsget_core::{Endpoint, Format, query::Query};
     /// let query = Query::new(Endpoint::Reads, Format::Bam);
     /// assert!(query.regions().is_none());
     /// ```
@@ -92,7 +92,7 @@ impl Query {
     /// # Examples
     ///
     /// ```
-    /// use htsget_core::{Endpoint, Format, Query, query::Region};
+    /// use htsget_core::{Endpoint, Format, query::{Query, Region}};
     /// let query = Query::new(Endpoint::Reads, Format::Bam)
     ///     .with_region(Region::new("chr1", Some(999), Some(2000))?);
     /// assert_eq!(query.regions().map(|r| r.len()), Some(1));

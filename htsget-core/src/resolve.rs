@@ -8,9 +8,9 @@ mod bgzf;
 mod cram;
 
 use crate::{
-    Class, Content, Error, Plan, Query, Reason, Section, Span,
+    Content, Error, Plan, Reason, Section, Span,
     facts::{FileFacts, Layout, ReferenceLookup},
-    query::{Interval, ReferenceName},
+    query::{Class, Interval, Query, ReferenceName},
 };
 
 /// Resolves `query` against a file's `facts`, without any I/O.

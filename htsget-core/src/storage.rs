@@ -8,7 +8,7 @@
 
 mod blocking;
 #[cfg(feature = "crypt4gh")]
-pub mod crypt4gh;
+mod crypt4gh;
 mod local;
 #[cfg(feature = "object-store")]
 mod object;
@@ -16,7 +16,7 @@ mod object;
 use std::{fmt, future::Future, io, pin::Pin, sync::Arc, time::Duration};
 
 #[cfg(feature = "crypt4gh")]
-pub use self::crypt4gh::Crypt4ghStorage;
+pub use self::crypt4gh::{Crypt4ghStorage, Encrypted};
 pub use self::local::LocalStorage;
 #[cfg(feature = "object-store")]
 pub use self::object::{ObjectStorage, StoreOptions};

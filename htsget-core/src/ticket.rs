@@ -128,7 +128,7 @@ impl Ticket {
     /// ```
     /// use std::collections::BTreeMap;
     /// use std::borrow::Cow;
-    /// use htsget_core::{Format, Section, Ticket, ticket::Location};
+    /// use htsget_core::{Format, Location, Section, Ticket};
     ///
     /// let ticket = Ticket::from_locations(Format::Vcf, [
     ///     (Section::Header, Location::Url { url: "https://s3/x?sig".into(), headers: BTreeMap::new() }),

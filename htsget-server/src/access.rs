@@ -14,7 +14,7 @@ pub mod token;
 
 use std::sync::Arc;
 
-use htsget_core::Query;
+use htsget_core::query::Query;
 
 pub use self::{
     error::{AccessError, KeysError, RuleError},

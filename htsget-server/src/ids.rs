@@ -2,12 +2,15 @@
 //!
 //! An id is untrusted. It may contain `/` (`bam/NA12878`), but no empty, `.` or `..` segment,
 //! no backslash, no NUL or control character, and at most [`MAX_ID_LEN`] bytes. What a key may
-//! reach is the storage's business: [`htsget_core::LocalStorage`] serves only regular files
+//! reach is the storage's business: [`htsget_core::storage::LocalStorage`] serves only regular files
 //! inside its root.
 
 use std::io;
 
-use htsget_core::{Error, Format, Storage, storage::Metadata};
+use htsget_core::{
+    Error, Format,
+    storage::{Metadata, Storage},
+};
 
 /// The longest id accepted, in bytes.
 pub const MAX_ID_LEN: usize = 1024;
@@ -205,8 +208,8 @@ mod tests {
         std::fs::write(outside.join("s.bam.bai"), b"x").unwrap();
         std::os::unix::fs::symlink(outside.join("s.bam"), root.join("s.bam")).unwrap();
         std::os::unix::fs::symlink(outside.join("s.bam.bai"), root.join("s.bam.bai")).unwrap();
-        let strict = htsget_core::LocalStorage::new(&root);
-        let lenient = htsget_core::LocalStorage::new(&root).follow_symlinks(true);
+        let strict = htsget_core::storage::LocalStorage::new(&root);
+        let lenient = htsget_core::storage::LocalStorage::new(&root).follow_symlinks(true);
 
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()

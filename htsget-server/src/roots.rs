@@ -4,8 +4,8 @@
 use std::{io, sync::Arc, time::Duration};
 
 use htsget_core::{
-    ByteRange, Storage,
-    storage::{BoxFuture, Metadata, Object, Presigned},
+    ByteRange,
+    storage::{BoxFuture, Metadata, Object, Presigned, Storage},
 };
 
 use crate::config::UrlMode;
@@ -135,7 +135,7 @@ impl Storage for Roots {
 
 #[cfg(test)]
 mod tests {
-    use htsget_core::LocalStorage;
+    use htsget_core::storage::LocalStorage;
 
     use super::*;
 

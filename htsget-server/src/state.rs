@@ -3,10 +3,10 @@
 use std::{sync::Arc, time::Instant};
 
 use htsget_core::{
-    BgzfSpan, Content, Error, Format, Storage as _,
+    BgzfSpan, Content, Error, Format,
     facts::FileFacts,
     load,
-    storage::{Fault, Object},
+    storage::{Fault, Object, Storage as _},
 };
 use quick_cache::sync::Cache;
 

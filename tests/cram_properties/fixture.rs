@@ -3,7 +3,12 @@
 
 use std::{collections::BTreeSet, io, path::PathBuf};
 
-use htsget_core::{CRAM_EOF, Format, LocalStorage, Query, Storage, load, query::Region, resolve};
+use htsget_core::{
+    CRAM_EOF, Format, load,
+    query::{Query, Region},
+    resolve,
+    storage::{LocalStorage, Storage},
+};
 use noodles::{
     cram::{self, crai},
     fasta,

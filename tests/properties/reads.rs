@@ -2,7 +2,7 @@
 
 use std::{collections::BTreeSet, fs::File, io::Write as _, path::Path};
 
-use htsget_core::{Format, LocalStorage};
+use htsget_core::{Format, storage::LocalStorage};
 use noodles::{
     bam,
     csi::{BinningIndex, binning_index::index::reference_sequence::bin::Chunk},

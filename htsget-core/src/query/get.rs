@@ -1,7 +1,7 @@
 //! Building a [`Query`] from the parameters of a GET request.
 
 use super::raw::{RawQuery, RawRegion, given};
-use crate::{Endpoint, Error, Query, Reason};
+use crate::{Endpoint, Error, Reason, query::Query};
 
 impl Query {
     /// Builds a query from the parameters of a GET request to `endpoint`.
@@ -29,7 +29,7 @@ impl Query {
     /// # Examples
     ///
     /// ```
-    /// use htsget_core::{Endpoint, ErrorKind, Format, Query};
+    /// use htsget_core::{Endpoint, ErrorKind, Format, query::Query};
     ///
     /// let params = [("format", "cram"), ("referenceName", "chr1"), ("start", "999"), ("end", "2000")];
     /// let query = Query::from_get(Endpoint::Reads, params)?;
@@ -181,8 +181,8 @@ fn tag_list(list: &str) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::{
-        Class, ErrorKind, Format,
-        query::{Field, Fields, ReferenceName, Region, Tags},
+        ErrorKind, Format,
+        query::{Class, Field, Fields, ReferenceName, Region, Tags},
     };
 
     fn reads(params: &[(&str, &str)]) -> Result<Query, Error> {

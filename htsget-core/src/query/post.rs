@@ -4,7 +4,7 @@ use serde::{Deserialize, Deserializer, de::IgnoredAny};
 use serde_json::{Map, Value};
 
 use super::raw::{RawQuery, RawRegion, given};
-use crate::{Endpoint, Error, Query, Reason};
+use crate::{Endpoint, Error, Reason, query::Query};
 
 /// A POST body as given, with the JSON types checked but nothing else.
 ///
@@ -66,7 +66,7 @@ impl Query {
     /// # Examples
     ///
     /// ```
-    /// use htsget_core::{Endpoint, ErrorKind, Format, Query};
+    /// use htsget_core::{Endpoint, ErrorKind, Format, query::Query};
     ///
     /// let body = br#"{"format": "bam", "regions": [
     ///     {"referenceName": "chr1"},
@@ -201,8 +201,8 @@ fn describe(value: &Value) -> String {
 mod tests {
     use super::*;
     use crate::{
-        Class, ErrorKind, Format,
-        query::{Field, Fields, ReferenceName, Region, Tags},
+        ErrorKind, Format,
+        query::{Class, Field, Fields, ReferenceName, Region, Tags},
     };
 
     fn reads(body: &str) -> Result<Query, Error> {

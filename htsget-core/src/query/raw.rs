@@ -2,7 +2,7 @@
 //! validates it: every rule about formats, classes, regions, fields and tags lives here once.
 
 use super::{Class, Field, Fields, Region, Tags};
-use crate::{Endpoint, Error, Query, Reason};
+use crate::{Endpoint, Error, Reason, query::Query};
 
 /// A request's htsget parameters, with their syntax checked (integers are integers, lists are
 /// lists) but none of htsget's rules.

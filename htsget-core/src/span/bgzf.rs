@@ -58,7 +58,7 @@ impl BgzfSpan {
 /// assert_eq!((u64::from(span.start()), u64::from(span.end())), (5, 70_000));
 /// assert_eq!(span.to_string(), "5-70000");
 /// assert!("9-5".parse::<BgzfSpan>().is_err());
-/// # Ok::<_, htsget_core::span::ParseBgzfSpanError>(())
+/// # Ok::<_, htsget_core::ParseBgzfSpanError>(())
 /// ```
 impl std::fmt::Display for BgzfSpan {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -13,7 +13,7 @@ use crate::crypt4gh::{
 };
 
 /// The suffix of encrypted files.
-pub const SUFFIX: &str = ".c4gh";
+pub(super) const SUFFIX: &str = ".c4gh";
 
 /// The largest header read (64 packets of 64 KiB).
 const MAX_HEADER: u64 = 16 + header::MAX_PACKETS as u64 * header::MAX_PACKET_BYTES as u64;
@@ -335,7 +335,7 @@ impl Object for Encrypted {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::LocalStorage;
+    use crate::storage::LocalStorage;
     use crate::storage::test_run as run;
 
     /// A `len`-byte plaintext and the storage holding it encrypted as `x.c4gh` for `server`.

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use htsget_core::{Class, Query};
+use htsget_core::query::{Class, Query};
 
 use super::{
     error::{AccessError, RuleError},

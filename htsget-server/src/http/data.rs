@@ -8,8 +8,8 @@ use std::sync::Arc;
 use hyper::{Method, Request, body::Incoming};
 
 use htsget_core::{
-    BgzfSpan, ByteRange, Content, Error, Reason, Span, Storage, load,
-    storage::{Encryption, Object},
+    BgzfSpan, ByteRange, Content, Error, Reason, Span, load,
+    storage::{Encryption, Object, Storage},
 };
 
 #[cfg(feature = "crypt4gh")]

@@ -4,9 +4,8 @@
 use std::collections::BTreeMap;
 
 use htsget_core::{
-    ByteRange, Error, Storage as _,
-    storage::{Fault, Metadata},
-    ticket::Location,
+    ByteRange, Error, Location,
+    storage::{Fault, Metadata, Storage as _},
 };
 
 use super::error::ApiError;

@@ -2,7 +2,11 @@
 
 use std::sync::Arc;
 
-use htsget_core::{Endpoint, Error, Query, Reason, query::GET_PARAMETERS, resolve};
+use htsget_core::{
+    Endpoint, Error, Reason,
+    query::{GET_PARAMETERS, Query},
+    resolve,
+};
 use hyper::{
     Method, Request,
     body::Incoming,

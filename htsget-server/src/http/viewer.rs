@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use htsget_core::{ByteRange, Error, Reason, Storage};
+use htsget_core::{ByteRange, Error, Reason, storage::Storage};
 use serde_json::json;
 
 use super::{Response, error::ApiError, uncached};

@@ -4,8 +4,8 @@
 use std::{io, sync::Arc, time::Duration};
 
 use htsget_core::{
-    ByteRange, Storage,
-    storage::{BoxFuture, ByteStream, Metadata, Object, Presigned},
+    ByteRange,
+    storage::{BoxFuture, ByteStream, Metadata, Object, Presigned, Storage},
 };
 
 use super::Metrics;

@@ -8,9 +8,9 @@ use std::{
     sync::Arc,
 };
 
+use htsget_core::storage::{LocalStorage, Storage};
 #[cfg(feature = "object-store")]
 use htsget_core::storage::{ObjectStorage, StoreOptions};
-use htsget_core::{LocalStorage, Storage};
 #[cfg(feature = "crypt4gh")]
 use htsget_core::{crypt4gh::keys::SecretKey, storage::Crypt4ghStorage};
 

@@ -3,7 +3,7 @@
 
 use std::{collections::BTreeSet, fs::File};
 
-use htsget_core::LocalStorage;
+use htsget_core::storage::LocalStorage;
 use noodles::{
     csi::BinningIndex,
     vcf::{self, variant::RecordBuf},

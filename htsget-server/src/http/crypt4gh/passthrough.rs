@@ -7,15 +7,14 @@
 use std::borrow::Cow;
 
 use htsget_core::{
-    ByteRange, Content, MAX_URL_RANGE, Part, Section, Span,
+    ByteRange, Content, Location, MAX_URL_RANGE, Part, Section, Span,
     crypt4gh::{
         header,
         keys::PublicKey,
         layout::{Layout, Window},
         segments,
     },
-    storage::{Metadata, Object as _, crypt4gh::Encrypted},
-    ticket::Location,
+    storage::{Encrypted, Metadata, Object as _},
 };
 
 use super::{bad, seal_inline};

@@ -10,10 +10,9 @@
 use std::borrow::Cow;
 
 use htsget_core::{
-    Content, MAX_URL_RANGE, Part, Section, Span,
+    Content, Location, MAX_URL_RANGE, Part, Section, Span,
     crypt4gh::{header, keys::PublicKey, layout::Layout},
-    storage::crypt4gh::Encrypted,
-    ticket::Location,
+    storage::Encrypted,
 };
 
 use super::{bad, seal_inline, ticket_key};

@@ -13,7 +13,7 @@ use htsget_core::{
         keys::SecretKey,
         segments::{self, ENCRYPTED, PLAIN},
     },
-    storage::crypt4gh::Encrypted,
+    storage::Encrypted,
 };
 use http_body_util::{BodyExt as _, StreamBody};
 use hyper::body::Frame;

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use htsget_core::{
-    ByteRange, Content, Error, Span, Storage as _, crypt4gh::layout, storage::Object as _,
+    ByteRange, Content, Error, Span,
+    crypt4gh::layout,
+    storage::{Object as _, Storage as _},
 };
 use hyper::HeaderMap;
 

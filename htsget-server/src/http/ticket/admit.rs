@@ -7,7 +7,7 @@ use hyper::{
     header::{self, HeaderValue},
 };
 
-use htsget_core::Query;
+use htsget_core::query::Query;
 
 use super::audit;
 use crate::{

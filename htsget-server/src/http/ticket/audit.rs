@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use htsget_core::{Class, Query};
+use htsget_core::query::{Class, Query};
 
 use crate::{
     access::{Admission, Denial},

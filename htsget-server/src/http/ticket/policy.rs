@@ -5,8 +5,8 @@
 use std::borrow::Cow;
 
 use htsget_core::{
-    Content, Error, MAX_URL_RANGE, Plan, Reason, Section, Span, Ticket, load, storage::Encryption,
-    ticket::Location,
+    Content, Error, Location, MAX_URL_RANGE, Plan, Reason, Section, Span, Ticket, load,
+    storage::Encryption,
 };
 
 #[cfg(feature = "crypt4gh")]
