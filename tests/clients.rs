@@ -34,6 +34,9 @@ pub(crate) fn ticket_url(base: &str, row: &Row) -> String {
 #[test]
 fn ground_truth_rows_through_samtools_and_bcftools_urls() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::Samtools, Tool::Bcftools]) {
+        return;
+    }
     let server = TestServer::shared(&dir);
     let tmp = tempfile::tempdir().unwrap();
     let rows = rows(&dir);

@@ -8,7 +8,7 @@ use htsget_core::{
     Endpoint, ErrorKind, Format, LocalStorage, Query, Storage, load, query::Region, resolve,
 };
 
-use crate::common::{block_on, data_dir, payload, run};
+use crate::common::{Tool, block_on, data_dir, payload, require, run};
 
 /// One row of the table.
 pub(crate) struct Row {
@@ -64,6 +64,9 @@ pub(crate) fn rows(dir: &Path) -> Vec<Row> {
 #[test]
 fn ground_truth_rows_match_samtools_and_bcftools() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::Samtools, Tool::Bcftools]) {
+        return;
+    }
     let rows = rows(&dir);
     let storage = LocalStorage::new(&dir);
     let tmp = tempfile::tempdir().unwrap();
