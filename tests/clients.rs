@@ -6,7 +6,7 @@ use std::{fmt::Write as _, net::SocketAddr, path::Path};
 use htsget_core::Format;
 
 use crate::{
-    common::{data_dir, run_with},
+    common::{Tool, data_dir, require, run_with},
     ground_truth::{Row, clean, count_reads, count_variants, rows},
     server::{TestServer, get},
 };
@@ -34,6 +34,9 @@ pub(crate) fn ticket_url(base: &str, row: &Row) -> String {
 #[test]
 fn ground_truth_rows_through_samtools_and_bcftools_urls() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::Samtools, Tool::Bcftools]) {
+        return;
+    }
     let server = TestServer::shared(&dir);
     let tmp = tempfile::tempdir().unwrap();
     let rows = rows(&dir);
@@ -125,6 +128,9 @@ pub(crate) fn check_row(
 #[test]
 fn python_htsget_client_downloads_regions() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::Htsget]) {
+        return;
+    }
     let server = TestServer::shared(&dir);
     let checked = python_client_rows(&server.url, &dir, &[], &[]);
     println!("python htsget client: {checked} BAM/VCF regions right");

@@ -85,6 +85,9 @@ fn fixed_spec() -> CramSpec {
 /// records noodles decodes.
 #[test]
 fn test_cram_payload_with_samtools() {
+    if !crate::common::require(&[crate::common::Tool::Samtools]) {
+        return;
+    }
     let fixture = CramFixture::new(&fixed_spec());
     let reference = fixture.path(REFERENCE);
     let reference = reference.to_str().expect("UTF-8 path");
@@ -114,15 +117,7 @@ fn test_cram_payload_with_samtools() {
         std::fs::write(&path, &payload).expect("payload written");
         let path = path.to_str().expect("UTF-8 path");
 
-        let Ok(output) = std::process::Command::new("samtools")
-            .args(["view", "-c", "-T", reference, path])
-            .env("REF_PATH", "/nonexistent")
-            .env("REF_CACHE", "/nonexistent")
-            .output()
-        else {
-            eprintln!("SKIPPED: samtools is not installed");
-            return;
-        };
+        let output = crate::common::run("samtools", &["view", "-c", "-T", reference, path]);
 
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "samtools failed: {stderr}");

@@ -19,7 +19,7 @@ use htsget_core::{
     storage::{Crypt4ghStorage, LocalStorage, Storage},
 };
 
-use crate::common::{block_on, data_dir};
+use crate::common::{Tool, block_on, data_dir, require};
 
 mod granted;
 mod rekey;
@@ -63,6 +63,9 @@ pub(crate) fn keygen(dir: &Path, name: &str) -> (std::path::PathBuf, std::path::
 
 #[test]
 fn python_key_files_open_here() {
+    if !require(&[Tool::Crypt4gh]) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let (sk, pk) = keygen(tmp.path(), "a");
     let secret = SecretKey::from_file_text(&std::fs::read_to_string(&sk).unwrap(), None).unwrap();
@@ -103,6 +106,9 @@ fn python_key_files_open_here() {
 #[test]
 fn python_encrypted_files_read_back_as_their_plaintext() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::Crypt4gh]) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let (sk, pk) = keygen(tmp.path(), "server");
     let secret = SecretKey::from_file_text(&std::fs::read_to_string(&sk).unwrap(), None).unwrap();
@@ -187,6 +193,9 @@ fn python_encrypted_files_read_back_as_their_plaintext() {
 
 #[test]
 fn streams_written_here_decrypt_with_python() {
+    if !require(&[Tool::Crypt4gh]) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let (sk, pk) = keygen(tmp.path(), "client");
     let client = PublicKey::from_file_text(&std::fs::read_to_string(&pk).unwrap()).unwrap();

@@ -3,7 +3,11 @@
 
 mod files;
 
-use crate::{common::run, ground_truth::clean, server::TestServer};
+use crate::{
+    common::{Tool, require, run},
+    ground_truth::clean,
+    server::TestServer,
+};
 
 fn count(output: std::process::Output, what: &str) -> u64 {
     clean(output, what).unwrap().trim().parse().unwrap()
@@ -15,6 +19,9 @@ fn lines(output: std::process::Output, what: &str) -> u64 {
 
 #[test]
 fn demo_dataset_answers_samtools_and_bcftools() {
+    if !require(&[Tool::Samtools, Tool::Bcftools]) {
+        return;
+    }
     let server = TestServer::start(None, |_| {});
     let (url, root) = (&server.url, server.root.to_str().unwrap().to_owned());
     let reference = format!("{root}/ref.fa");

@@ -11,7 +11,7 @@ use htsget_core::{
     storage::{LocalStorage, Storage},
 };
 
-use crate::common::{block_on, data_dir, payload, run};
+use crate::common::{Tool, block_on, data_dir, payload, require, run};
 
 /// One row of the table.
 pub(crate) struct Row {
@@ -67,6 +67,9 @@ pub(crate) fn rows(dir: &Path) -> Vec<Row> {
 #[test]
 fn ground_truth_rows_match_samtools_and_bcftools() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::Samtools, Tool::Bcftools]) {
+        return;
+    }
     let rows = rows(&dir);
     let storage = LocalStorage::new(&dir);
     let tmp = tempfile::tempdir().unwrap();

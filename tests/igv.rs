@@ -9,7 +9,11 @@ use std::{
     process::Command,
 };
 
-use crate::{common::run, ground_truth::clean, server::TestServer};
+use crate::{
+    common::{TEST_COMMAND, Tool, require, run, skipped},
+    ground_truth::clean,
+    server::TestServer,
+};
 
 /// The igv.js release the page loads (npm package `igv`).
 const IGV_VERSION: &str = "3.8.10";
@@ -26,8 +30,37 @@ pub(crate) fn browser() -> Option<&'static str> {
         })
 }
 
+/// The browser, and `igv.min.js`: the one `tests/run.sh` installed in
+/// `target/test-tools/igv-VERSION/`, else one fetched into `site` with `npm pack`. `None`, with
+/// the `SKIPPED:` line printed, where either is missing.
+pub(crate) fn browser_and_igv(site: &Path) -> Option<(&'static str, PathBuf)> {
+    let Some(browser) = browser() else {
+        skipped("chromium-headless-shell", false);
+        return None;
+    };
+    let installed = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("the target folder")
+        .join(format!(
+            "test-tools/igv-{IGV_VERSION}/package/dist/igv.min.js"
+        ));
+    if installed.is_file() {
+        return Some((browser, installed));
+    }
+    if !require(&[Tool::Npm]) {
+        return None;
+    }
+    let Some(igv) = igv_js(site) else {
+        eprintln!(
+            "SKIPPED: `npm pack igv@{IGV_VERSION}` failed (offline?; {TEST_COMMAND} installs it)"
+        );
+        return None;
+    };
+    Some((browser, igv))
+}
+
 /// `igv.min.js`, fetched with `npm pack` into `dir`.
-pub(crate) fn igv_js(dir: &Path) -> Option<PathBuf> {
+fn igv_js(dir: &Path) -> Option<PathBuf> {
     let packed = Command::new("npm")
         .args(["pack", &format!("igv@{IGV_VERSION}"), "--silent"])
         .current_dir(dir)
@@ -118,15 +151,11 @@ pub(crate) fn page(server: &str, sizes_url: &str, token: Option<&str>) -> String
 
 #[test]
 fn igv_js_loads_reads_and_variants_across_origins() {
-    let Some(browser) = browser() else {
-        println!(
-            "SKIPPED: no chromium-headless-shell or chromium (apt-get install chromium-headless-shell)"
-        );
+    if !require(&[Tool::Samtools, Tool::Bcftools]) {
         return;
-    };
+    }
     let site = tempfile::tempdir().unwrap();
-    let Some(igv) = igv_js(site.path()) else {
-        println!("SKIPPED: `npm pack igv@{IGV_VERSION}` failed (is npm installed?)");
+    let Some((browser, igv)) = browser_and_igv(site.path()) else {
         return;
     };
 

@@ -13,7 +13,7 @@ use htsget_server::config::UrlMode;
 use self::moto::Moto;
 use crate::{
     clients::{check_row, python_client_rows, ticket_url},
-    common::data_dir,
+    common::{Tool, data_dir, require},
     ground_truth::rows,
     server::TestServer,
 };
@@ -31,6 +31,9 @@ fn s3_server(moto: &Moto, mode: UrlMode) -> TestServer {
 #[test]
 fn ground_truth_rows_from_s3_in_both_url_modes() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::Moto, Tool::Samtools, Tool::Bcftools, Tool::Htsget]) {
+        return;
+    }
     let Some(moto) = Moto::start() else { return };
     moto.upload("genomes", "archive", &dir);
     let rows = rows(&dir);
@@ -68,6 +71,9 @@ fn ground_truth_rows_from_s3_in_both_url_modes() {
 #[test]
 fn local_and_s3_roots_side_by_side() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::Moto, Tool::Samtools]) {
+        return;
+    }
     let Some(moto) = Moto::start() else { return };
     moto.put_bam(&dir);
 

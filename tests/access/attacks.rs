@@ -3,7 +3,10 @@
 //! no token.
 
 use super::fixtures::{AuthServer, BAM, REGION, fixtures};
-use crate::{common::data_dir, server::request};
+use crate::{
+    common::{Tool, data_dir, require},
+    server::request,
+};
 
 /// Tokens that must get 401 InvalidAuthentication with an `invalid_token` challenge.
 const INVALID: &[&str] = &[
@@ -37,6 +40,9 @@ const IGNORED_VISAS: &[&str] = &[
 #[test]
 fn hostile_tokens_are_refused_and_valid_ones_admitted() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::PyJwt, Tool::Openssl]) {
+        return;
+    }
     let server = AuthServer::start(&dir, &["--max-header-bytes", "2097152"]);
     let fixtures = fixtures();
     let target = format!("/reads/{BAM}?{REGION}");
@@ -123,6 +129,9 @@ fn hostile_tokens_are_refused_and_valid_ones_admitted() {
 #[test]
 fn a_huge_token_beyond_the_header_limit_is_refused_by_the_http_layer() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::PyJwt, Tool::Openssl]) {
+        return;
+    }
     let server = AuthServer::start(&dir, &[]);
     let reply = server.get(
         &format!("/reads/{BAM}?{REGION}"),
@@ -140,6 +149,9 @@ fn a_huge_token_beyond_the_header_limit_is_refused_by_the_http_layer() {
 #[test]
 fn existence_is_not_leaked_and_open_routes_stay_open() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::PyJwt, Tool::Openssl]) {
+        return;
+    }
     let server = AuthServer::start(&dir, &[]);
     let fixtures = fixtures();
     let region = "referenceName=11";
@@ -218,6 +230,9 @@ fn existence_is_not_leaked_and_open_routes_stay_open() {
 #[test]
 fn region_restricted_grants_admit_only_their_regions() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::PyJwt, Tool::Openssl]) {
+        return;
+    }
     let server = AuthServer::start(&dir, &[]);
     let restricted = fixtures().token("restricted");
     let token = Some(restricted);

@@ -5,7 +5,7 @@
 use super::fixtures::{AuthServer, BAM, REGION, fixtures};
 use crate::{
     clients::{check_row, python_client_rows, ticket_url},
-    common::{data_dir, run_with},
+    common::{Tool, data_dir, require, run_with},
     ground_truth::rows,
 };
 
@@ -27,6 +27,9 @@ fn https_server(data: &std::path::Path) -> AuthServer {
 #[test]
 fn samtools_and_bcftools_over_https_with_a_passport_give_every_ground_truth_count() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::PyJwt, Tool::Openssl, Tool::Samtools, Tool::Bcftools]) {
+        return;
+    }
     let server = https_server(&dir);
     let base = &server.process.url;
     assert!(base.starts_with("https://127.0.0.1:"), "{base}");
@@ -74,6 +77,9 @@ fn samtools_and_bcftools_over_https_with_a_passport_give_every_ground_truth_coun
 #[test]
 fn python_htsget_with_a_bearer_token() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::PyJwt, Tool::Openssl, Tool::Htsget]) {
+        return;
+    }
     let server = https_server(&dir);
     let fixtures = fixtures();
     let ca = fixtures.path("ca.pem");
@@ -104,13 +110,11 @@ fn python_htsget_with_a_bearer_token() {
 
 #[test]
 fn igv_js_with_an_oauth_token() {
-    let Some(browser) = crate::igv::browser() else {
-        println!("SKIPPED: no chromium-headless-shell or chromium");
+    if !require(&[Tool::PyJwt, Tool::Openssl, Tool::Samtools, Tool::Bcftools]) {
         return;
-    };
+    }
     let site = tempfile::tempdir().unwrap();
-    let Some(igv) = crate::igv::igv_js(site.path()) else {
-        println!("SKIPPED: `npm pack igv` failed (is npm installed?)");
+    let Some((browser, igv)) = crate::igv::browser_and_igv(site.path()) else {
         return;
     };
     let demo = htsget_server::demo::Dataset::generate().unwrap();

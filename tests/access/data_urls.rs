@@ -6,7 +6,7 @@ use std::{thread, time::Duration};
 
 use super::fixtures::{AuthServer, BAM, REGION, fixtures};
 use crate::{
-    common::data_dir,
+    common::{Tool, data_dir, require},
     server::{Reply, request},
 };
 
@@ -45,6 +45,9 @@ fn ticket(server: &AuthServer, query: &str) -> serde_json::Value {
 #[test]
 fn signed_urls_serve_exactly_what_they_cover() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::PyJwt, Tool::Openssl]) {
+        return;
+    }
     let server = AuthServer::start(&dir, &[]);
     let ticket = ticket(&server, REGION);
     let urls = urls(&ticket);
@@ -158,6 +161,9 @@ fn signed_urls_serve_exactly_what_they_cover() {
 #[test]
 fn signed_urls_expire() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::PyJwt, Tool::Openssl]) {
+        return;
+    }
     let server = AuthServer::start(&dir, &["--url-ttl", "1"]);
     let ticket = ticket(&server, REGION);
     let (target, headers) = urls(&ticket).into_iter().next().unwrap();
@@ -171,6 +177,9 @@ fn signed_urls_expire() {
 #[test]
 fn replicas_sharing_a_key_serve_each_others_urls_and_payloads_are_whole() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::PyJwt, Tool::Openssl, Tool::Samtools]) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let key = tmp.path().join("url.key");
     std::fs::write(&key, "a shared key of replicas, at least 32 bytes\n").unwrap();

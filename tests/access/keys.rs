@@ -12,11 +12,17 @@ use std::{
 };
 
 use super::fixtures::{AuthServer, BAM, REGION, fixtures};
-use crate::{common::data_dir, process::ServerProcess};
+use crate::{
+    common::{Tool, data_dir, require},
+    process::ServerProcess,
+};
 
 #[test]
 fn keys_rotate_without_a_restart() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::PyJwt, Tool::Openssl]) {
+        return;
+    }
     let server = AuthServer::start(&dir, &[]);
     let target = format!("/reads/{BAM}?{REGION}");
     let rotated = Some(fixtures().token("rotated"));
@@ -72,6 +78,9 @@ fn serve_json(body: Vec<u8>) -> (String, Arc<AtomicUsize>) {
 #[test]
 fn keys_from_a_jwks_url_are_fetched_once_and_unknown_kids_are_rate_limited() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::PyJwt, Tool::Openssl]) {
+        return;
+    }
     let fixtures = fixtures();
     let (url, fetches) = serve_json(std::fs::read(fixtures.path("jwks.json")).unwrap());
     let tmp = tempfile::tempdir().unwrap();

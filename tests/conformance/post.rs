@@ -7,13 +7,16 @@ use super::{
     tickets::{assert_ranges_ascending, fetch_ticket},
 };
 use crate::{
-    common::data_dir,
+    common::{Tool, data_dir, require},
     server::{TestServer, request},
 };
 
 #[test]
 fn test_conformance_post() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::Samtools, Tool::Bcftools]) {
+        return;
+    }
     let server = TestServer::shared(&dir);
 
     #[rustfmt::skip]
@@ -106,6 +109,9 @@ fn test_conformance_post_with_small_limit() {
 #[test]
 fn test_conformance_post_regions_in_file_order() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::Samtools, Tool::Bcftools]) {
+        return;
+    }
     let server = TestServer::shared(&dir);
 
     let bodies = [

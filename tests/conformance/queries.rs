@@ -7,11 +7,17 @@ use super::{
     payloads::valid_payload_records,
     tickets::{assert_header_classes, fetch_ticket},
 };
-use crate::{common::data_dir, server::TestServer};
+use crate::{
+    common::{Tool, data_dir, require},
+    server::TestServer,
+};
 
 #[test]
 fn test_conformance_formats_and_ids() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::Samtools, Tool::Bcftools]) {
+        return;
+    }
     let server = TestServer::shared(&dir);
 
     #[rustfmt::skip]
@@ -60,6 +66,9 @@ fn test_conformance_formats_and_ids() {
 #[test]
 fn test_conformance_reference_names() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::Samtools, Tool::Bcftools]) {
+        return;
+    }
     let server = TestServer::shared(&dir);
 
     #[rustfmt::skip]
@@ -94,6 +103,9 @@ fn test_conformance_reference_names() {
 #[test]
 fn test_conformance_start_end() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::Samtools, Tool::Bcftools]) {
+        return;
+    }
     let server = TestServer::shared(&dir);
 
     #[rustfmt::skip]
@@ -131,6 +143,9 @@ fn test_conformance_start_end() {
 #[test]
 fn test_conformance_class_header() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::Samtools, Tool::Bcftools]) {
+        return;
+    }
     let server = TestServer::shared(&dir);
 
     #[rustfmt::skip]
@@ -197,6 +212,9 @@ fn test_conformance_class_header_urls_are_all_header() {
 #[test]
 fn test_conformance_fields_and_tags() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::Samtools, Tool::Bcftools]) {
+        return;
+    }
     let server = TestServer::shared(&dir);
 
     #[rustfmt::skip]

@@ -9,13 +9,16 @@ use base64::{Engine as _, engine::general_purpose::STANDARD};
 use super::{crypt4gh, keygen};
 use crate::{
     access::fixtures::{AuthServer, BAM, REGION, fixtures},
-    common::{data_dir, run},
+    common::{Tool, data_dir, require, run},
     server::{payload, request},
 };
 
 #[test]
 fn region_grants_get_keys_for_their_regions_only() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::Crypt4gh, Tool::PyJwt, Tool::Openssl, Tool::Samtools]) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let (server_sk, server_pk) = keygen(tmp.path(), "server");
     let (client_sk, client_pk) = keygen(tmp.path(), "client");

@@ -14,7 +14,7 @@ use htsget_core::crypt4gh::{
 
 use super::{crypt4gh, keygen};
 use crate::{
-    common::data_dir,
+    common::{Tool, data_dir, require},
     process::ServerProcess,
     server::{TestServer, request},
 };
@@ -43,6 +43,9 @@ fn encrypted_copies(dir: &Path, root: &Path, recipients: &[(&str, &PathBuf)]) {
 #[test]
 fn re_keyed_tickets_open_only_what_they_serve() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::Crypt4gh]) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let (server_sk, server_pk) = keygen(tmp.path(), "server");
     let (client_sk, client_pk) = keygen(tmp.path(), "client");
@@ -273,6 +276,9 @@ fn re_keyed_tickets_open_only_what_they_serve() {
 #[test]
 fn the_server_key_is_read_again_on_hangup() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::Crypt4gh]) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let (old_sk, old_pk) = keygen(tmp.path(), "old");
     let (new_sk, new_pk) = keygen(tmp.path(), "new");

@@ -12,7 +12,7 @@ use super::{
     tickets::{assert_clean_error, assert_sound_ticket, expected_records},
 };
 use crate::{
-    common::data_dir,
+    common::{Tool, data_dir, require},
     server::{TestServer, get},
 };
 
@@ -155,6 +155,9 @@ pub(super) fn ticket_target(file: &str, query: &str) -> String {
 #[test]
 fn broken_files_give_clear_errors_and_the_server_keeps_serving() {
     let Some(data) = data_dir() else { return };
+    if !require(&[Tool::Samtools, Tool::Bcftools]) {
+        return;
+    }
     let root = broken_root(&data);
     let server = TestServer::start(Some(root.path()), |_| {});
 

@@ -4,7 +4,6 @@
 use std::{
     io::{Read, Write},
     net::TcpStream,
-    process::Command,
     time::{Duration, Instant},
 };
 
@@ -12,7 +11,7 @@ use htsget_server::config::UrlMode;
 
 use super::moto::Moto;
 use crate::{
-    common::data_dir,
+    common::{Tool, data_dir, require},
     server::{Reply, TestServer, get, request},
 };
 
@@ -224,8 +223,7 @@ fn a_store_that_refuses_the_credentials_answers_502() {
 
 #[test]
 fn a_store_that_answers_5xx_answers_502_after_bounded_retries() {
-    if Command::new("nginx").arg("-v").output().is_err() {
-        eprintln!("SKIPPED: no nginx (apt-get install nginx)");
+    if !require(&[Tool::Nginx]) {
         return;
     }
     // A "store" that fails every request with 500: nginx, configured to do just that.

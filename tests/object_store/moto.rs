@@ -10,6 +10,8 @@ use std::{
 
 use std::io::{Read, Write};
 
+use crate::common::{Tool, require};
+
 /// A running moto server.
 pub(crate) struct Moto {
     child: Child,
@@ -18,24 +20,22 @@ pub(crate) struct Moto {
 }
 
 impl Moto {
-    /// Starts moto, or `None` (with the reason printed) where `moto_server` is not installed.
+    /// Starts moto, or `None` (with the `SKIPPED:` line printed) where moto or boto3 is not
+    /// installed.
     pub(crate) fn start() -> Option<Self> {
+        if !require(&[Tool::Moto]) {
+            return None;
+        }
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .unwrap()
             .port();
-        let child = match Command::new("moto_server")
+        let child = Command::new("moto_server")
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-        {
-            Ok(child) => child,
-            Err(e) => {
-                eprintln!("SKIPPED: cannot start moto_server (pip install 'moto[server]'): {e}");
-                return None;
-            }
-        };
+            .expect("moto_server starts");
         let moto = Self {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], port)),

@@ -15,7 +15,11 @@ use std::{
 };
 
 use super::moto::{Moto, settings};
-use crate::{common::data_dir, process::ServerProcess, server::request};
+use crate::{
+    common::{Tool, data_dir, require},
+    process::ServerProcess,
+    server::request,
+};
 
 const TICKET: &str = "/reads/bam/htsnexus_test_NA12878?referenceName=11&start=4999999&end=5050000";
 const BIG: usize = 24 << 20;
@@ -258,8 +262,7 @@ fn drive(lb: SocketAddr, stop: &Arc<AtomicBool>) -> (Tickets, Vec<Download>) {
 #[test]
 fn replicas_behind_nginx_survive_a_stopped_replica() {
     let Some(dir) = data_dir() else { return };
-    if Command::new("nginx").arg("-v").output().is_err() {
-        eprintln!("SKIPPED: no nginx (apt-get install nginx)");
+    if !require(&[Tool::Nginx]) {
         return;
     }
     let Some(moto) = Moto::start() else { return };

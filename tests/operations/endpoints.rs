@@ -6,7 +6,7 @@ use base64::{Engine as _, engine::general_purpose::STANDARD};
 
 use crate::{
     access::fixtures::{AuthServer, fixtures},
-    common::data_dir,
+    common::{Tool, data_dir, require},
     process::ServerProcess,
     server::{TestServer, get, request},
 };
@@ -191,6 +191,9 @@ fn metrics_move_with_traffic() {
 #[test]
 fn store_and_access_metrics() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::PyJwt, Tool::Openssl]) {
+        return;
+    }
     let server = AuthServer::start(&dir, &[]);
     let auth = format!("Bearer {}", fixtures().token("passport"));
     let addr = server.process.addr;

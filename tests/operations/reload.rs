@@ -16,7 +16,7 @@ use std::{
 use super::endpoints::metric;
 use crate::{
     access::fixtures::{AuthServer, BAM, REGION, RULES, fixtures},
-    common::data_dir,
+    common::{Tool, data_dir, require},
     server::get,
 };
 
@@ -62,6 +62,9 @@ fn get_on(
 #[test]
 fn reload_applies_rules_refuses_broken_files_and_fails_no_request() {
     let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::PyJwt, Tool::Openssl]) {
+        return;
+    }
     let server = AuthServer::start(&dir, &[]);
     let config = server.dir.path().join("htsget.toml");
     let addr = server.process.addr;

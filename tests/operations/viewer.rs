@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use crate::{
-    igv::{browser, chromium, expected, igv_js, static_server},
+    common::{Tool, require},
+    igv::{browser_and_igv, chromium, expected, static_server},
     server::{TestServer, get},
 };
 
@@ -44,13 +45,11 @@ fn viewer_refuses_bad_queries() {
 
 #[test]
 fn viewer_shows_the_region_in_igv_js() {
-    let Some(browser) = browser() else {
-        println!("SKIPPED: no chromium-headless-shell or chromium");
+    if !require(&[Tool::Samtools, Tool::Bcftools]) {
         return;
-    };
+    }
     let site = tempfile::tempdir().unwrap();
-    let Some(igv) = igv_js(site.path()) else {
-        println!("SKIPPED: `npm pack igv` failed (is npm installed?)");
+    let Some((browser, igv)) = browser_and_igv(site.path()) else {
         return;
     };
     std::fs::copy(&igv, site.path().join("igv.min.js")).unwrap();
