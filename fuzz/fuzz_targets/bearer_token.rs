@@ -37,7 +37,8 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let path = std::env::temp_dir().join(format!("htsget-fuzz-jwks-{}.json", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("htsget-fuzz-jwks-{}.json", std::process::id()));
         std::fs::write(&path, JWKS).unwrap();
         let settings = AccessSettings {
             jwks: Some(path.to_string_lossy().into_owned()),
@@ -91,11 +92,16 @@ fuzz_target!(|data: &[u8]| {
                 let claims: serde_json::Value = serde_json::from_slice(rest).unwrap();
                 let listed: Vec<&str> = match &claims["datasets"] {
                     serde_json::Value::String(s) => s.split_whitespace().collect(),
-                    serde_json::Value::Array(items) => items.iter().filter_map(|i| i.as_str()).collect(),
+                    serde_json::Value::Array(items) => {
+                        items.iter().filter_map(|i| i.as_str()).collect()
+                    }
                     _ => Vec::new(),
                 };
                 for grant in &caller.grants {
-                    assert!(listed.contains(&grant.as_str()), "grant {grant:?} from nowhere");
+                    assert!(
+                        listed.contains(&grant.as_str()),
+                        "grant {grant:?} from nowhere"
+                    );
                 }
             }
         }
@@ -105,12 +111,19 @@ fuzz_target!(|data: &[u8]| {
                 "iss": ISSUER, "sub": "fuzz", "exp": now + 3600,
                 "ga4gh_passport_v1": [visa],
             });
-            let token = sign(&fixture.key, "vnd.ga4gh.passport+jwt", passport.to_string().as_bytes());
+            let token = sign(
+                &fixture.key,
+                "vnd.ga4gh.passport+jwt",
+                passport.to_string().as_bytes(),
+            );
             let caller = fixture.runtime.block_on(verifier.verify(&token)).unwrap();
             for grant in &caller.grants {
                 let claims: serde_json::Value = serde_json::from_slice(rest).unwrap();
                 assert_eq!(claims["ga4gh_visa_v1"]["type"], "ControlledAccessGrants");
-                assert_eq!(claims["ga4gh_visa_v1"]["value"].as_str(), Some(grant.as_str()));
+                assert_eq!(
+                    claims["ga4gh_visa_v1"]["value"].as_str(),
+                    Some(grant.as_str())
+                );
                 assert!(grant.chars().count() <= 255);
             }
         }

@@ -9,9 +9,9 @@
 #![no_main]
 
 use htsget_core::crypt4gh::{
-    header,
+    edits, header,
     keys::{PublicKey, SecretKey},
-    edits, segments,
+    segments,
 };
 use libfuzzer_sys::fuzz_target;
 

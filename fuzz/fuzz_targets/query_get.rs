@@ -2,12 +2,21 @@
 //! never panic; a parsed query must be one the spec allows.
 #![no_main]
 
-use htsget_core::{Endpoint, query::{Class, Query}};
+use htsget_core::{
+    Endpoint,
+    query::{Class, Query},
+};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&first, rest)) = data.split_first() else { return };
-    let endpoint = if first & 1 == 0 { Endpoint::Reads } else { Endpoint::Variants };
+    let Some((&first, rest)) = data.split_first() else {
+        return;
+    };
+    let endpoint = if first & 1 == 0 {
+        Endpoint::Reads
+    } else {
+        Endpoint::Variants
+    };
     let pairs = form_urlencoded::parse(rest);
 
     if let Ok(query) = Query::from_get(endpoint, pairs) {

@@ -6,8 +6,14 @@ use htsget_core::{Endpoint, query::Query};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&first, body)) = data.split_first() else { return };
-    let endpoint = if first & 1 == 0 { Endpoint::Reads } else { Endpoint::Variants };
+    let Some((&first, body)) = data.split_first() else {
+        return;
+    };
+    let endpoint = if first & 1 == 0 {
+        Endpoint::Reads
+    } else {
+        Endpoint::Variants
+    };
 
     if let Ok(query) = Query::from_post(endpoint, body) {
         for region in query.regions().unwrap_or_default() {

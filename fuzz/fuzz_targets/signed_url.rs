@@ -17,7 +17,8 @@ const KEY: &[u8] = b"a fuzzing key of at least 32 bytes";
 
 fn query_of(url: &DataUrl) -> String {
     let text = url.to_url("http://h");
-    text.split_once('?').map_or_else(String::new, |(_, q)| q.to_owned())
+    text.split_once('?')
+        .map_or_else(String::new, |(_, q)| q.to_owned())
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -50,7 +51,10 @@ fuzz_target!(|data: &[u8]| {
                 && let Ok(other) = DataUrl::parse("f.bam", Some(mutated))
                 && let Ok(verified) = signer.verify(&other, now)
             {
-                assert_eq!(verified, signed, "a mutated URL verified to something else: {mutated}");
+                assert_eq!(
+                    verified, signed,
+                    "a mutated URL verified to something else: {mutated}"
+                );
             }
         }
     }

@@ -11,7 +11,14 @@ use std::{
     task::{Context, Poll, Waker},
 };
 
-use htsget_core::{Content, Endpoint, Format, Plan, Span, facts::FileFacts, load, query::{Class, Query, Region}, resolve, storage::{BoxFuture, Identity, Metadata, Object, Storage}};
+use htsget_core::{
+    Content, Endpoint, Format, Plan, Span,
+    facts::FileFacts,
+    load,
+    query::{Class, Query, Region},
+    resolve,
+    storage::{BoxFuture, Identity, Metadata, Object, Storage},
+};
 use noodles::bgzf::VirtualPosition;
 
 /// Runs a future of the core's I/O layer over a [`MemoryStorage`], whose reads are always
@@ -22,7 +29,10 @@ use noodles::bgzf::VirtualPosition;
 /// Panics if the future waits on anything (it would wait forever here).
 pub fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
-    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
         Poll::Ready(output) => output,
         Poll::Pending => panic!("a memory read never waits"),
     }
