@@ -4,8 +4,8 @@
 #
 # - Debian packages, with apt-get as root, else with sudo, else it stops with the list to
 #   install: samtools, bcftools, tabix (the oracles, and htslib clients of the server);
-#   chromium-headless-shell (igv.js runs in it); nginx (the load balancer of the scale-out test,
-#   and a store that fails); openssl (the access tests' test CA); python3-venv where the
+#   chromium-headless-shell (igv.js runs in it); npm (it fetches igv.js); nginx (the load
+#   balancer of the scale-out test, and a store that fails); openssl (the access tests' test CA); python3-venv where the
 #   system's python lacks it.
 # - Python tools, in a virtual environment at TARGET/test-tools/venv (never the system's
 #   python): the htsget client, PyJWT with cryptography (they mint the access tests' tokens),
@@ -26,7 +26,7 @@ export PATH="$PATH:/usr/sbin:/sbin"
 # The Debian packages missing, by the command each provides.
 packages=()
 for pair in samtools:samtools bcftools:bcftools tabix:tabix bgzip:tabix nginx:nginx \
-  openssl:openssl python3:python3; do
+  openssl:openssl python3:python3 npm:npm; do
   command -v "${pair%%:*}" >/dev/null || packages+=("${pair#*:}")
 done
 command -v chromium-headless-shell >/dev/null || command -v chromium >/dev/null ||
@@ -78,13 +78,7 @@ igv="$tools/igv-$igv_version"
 if [ ! -f "$igv/package/dist/igv.min.js" ]; then
   say "installing igv.js $igv_version into $igv"
   rm -rf "$igv" && mkdir -p "$igv"
-  if command -v npm >/dev/null; then
-    (cd "$igv" && npm pack "igv@$igv_version" --silent >/dev/null)
-  else
-    "$venv/bin/python3" -c 'import sys, urllib.request
-urllib.request.urlretrieve(sys.argv[1], sys.argv[2])' \
-      "https://registry.npmjs.org/igv/-/igv-$igv_version.tgz" "$igv/igv-$igv_version.tgz"
-  fi
+  (cd "$igv" && npm pack "igv@$igv_version" --silent >/dev/null)
   tar xzf "$igv/igv-$igv_version.tgz" -C "$igv"
   installed=true
 fi
