@@ -183,7 +183,7 @@ fn check_deferred(data: &dyn Object, plan: &Plan, size: u64) {
         {
             let mut contents_plan = Plan::new();
             for content in contents {
-                contents_plan.push(part.section(), content);
+                contents_plan.push(part.section(), content.into());
             }
             check_plan(&contents_plan, size);
         }

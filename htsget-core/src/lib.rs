@@ -88,7 +88,7 @@ pub use self::{
     eof::{BGZF_EOF, CRAM_EOF},
     error::{Error, ErrorKind, Reason},
     format::{Endpoint, Format},
-    plan::{Content, Part, Plan, Section},
+    plan::{Content, Part, Plan, Section, Served},
     resolve::resolve,
     span::{BgzfSpan, ByteRange, ParseBgzfSpanError, Span},
     ticket::{Location, MAX_URL_RANGE, Ticket, TicketUrl},

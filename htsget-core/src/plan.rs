@@ -1,8 +1,12 @@
 //! The plan: the ordered parts whose concatenation is the answer to a query.
 
 mod part;
+mod served;
 
-pub use self::part::{Content, Part, Section};
+pub use self::{
+    part::{Content, Part, Section},
+    served::Served,
+};
 
 use crate::Span;
 

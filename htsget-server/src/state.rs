@@ -3,7 +3,7 @@
 use std::{sync::Arc, time::Instant};
 
 use htsget_core::{
-    BgzfSpan, Content, Error, Format,
+    BgzfSpan, Error, Format, Served,
     facts::FileFacts,
     load,
     storage::{Fault, Object, Storage as _},
@@ -63,7 +63,7 @@ pub struct State {
     locations: Cache<(String, Format), (Located, Instant)>,
     /// The contents of BGZF spans of encrypted files, by file identity and span: their cut
     /// blocks decrypted, decoded and re-encoded, the costly part of a Crypt4GH ticket.
-    spans: Cache<SpanKey, Arc<Vec<Content>>, SpanWeighter>,
+    spans: Cache<SpanKey, Arc<Vec<Served>>, SpanWeighter>,
 }
 
 /// A span of one version of a file: its key, identity, start and end.
@@ -73,13 +73,13 @@ type SpanKey = (String, htsget_core::storage::Identity, u64, u64);
 #[derive(Clone, Debug)]
 struct SpanWeighter;
 
-impl quick_cache::Weighter<SpanKey, Arc<Vec<Content>>> for SpanWeighter {
-    fn weight(&self, _: &SpanKey, contents: &Arc<Vec<Content>>) -> u64 {
+impl quick_cache::Weighter<SpanKey, Arc<Vec<Served>>> for SpanWeighter {
+    fn weight(&self, _: &SpanKey, contents: &Arc<Vec<Served>>) -> u64 {
         let inline: usize = contents
             .iter()
             .map(|c| match c {
-                Content::Inline(bytes) => bytes.len(),
-                Content::Span(_) => 0,
+                Served::Inline(bytes) => bytes.len(),
+                Served::Bytes(_) => 0,
             })
             .sum();
         inline as u64 + 256
@@ -136,7 +136,7 @@ impl State {
         key: &str,
         data: &dyn Object,
         span: &BgzfSpan,
-    ) -> Result<Arc<Vec<Content>>, Error> {
+    ) -> Result<Arc<Vec<Served>>, Error> {
         let key = (
             key.to_owned(),
             data.metadata().identity().clone(),

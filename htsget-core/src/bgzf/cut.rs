@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::{DecodedBlock, encode};
-use crate::{BgzfSpan, ByteRange, Content, Error, Span};
+use crate::{BgzfSpan, ByteRange, Error, Served};
 
 /// Decoded BGZF blocks of a file, by compressed offset.
 pub(crate) type Blocks = HashMap<u64, DecodedBlock>;
@@ -12,7 +12,7 @@ pub(crate) type Blocks = HashMap<u64, DecodedBlock>;
 /// The bytes of `span`: the part of its first block from its start on and the part of its last
 /// block up to its end, re-encoded, around a byte range of the whole blocks between. `blocks`
 /// must hold the blocks [`BgzfSpan::cut_blocks`] names.
-pub(crate) fn cut(span: &BgzfSpan, blocks: &Blocks) -> Result<Vec<Content>, Error> {
+pub(crate) fn cut(span: &BgzfSpan, blocks: &Blocks) -> Result<Vec<Served>, Error> {
     let (start, end) = (span.start(), span.end());
     let mut pieces = Vec::with_capacity(3);
 
@@ -27,15 +27,15 @@ pub(crate) fn cut(span: &BgzfSpan, blocks: &Blocks) -> Result<Vec<Content>, Erro
         })
     };
 
-    let inline = |data: &[u8]| -> Result<Content, Error> {
+    let inline = |data: &[u8]| -> Result<Served, Error> {
         encode(data)
-            .map(Content::Inline)
+            .map(Served::Inline)
             .map_err(|source| Error::InvalidData {
                 what: "BGZF block",
                 source,
             })
     };
-    let bytes = |start, end| Content::Span(Span::Bytes(ByteRange::new(start, end)));
+    let bytes = |start, end| Served::Bytes(ByteRange::new(start, end));
 
     let (sc, su) = (start.compressed(), usize::from(start.uncompressed()));
     let (ec, eu) = (end.compressed(), usize::from(end.uncompressed()));
@@ -97,15 +97,14 @@ mod tests {
     }
 
     /// Decodes what `pieces` of `file` hold.
-    fn decode_all(pieces: &[Content], file: &[u8]) -> Vec<u8> {
+    fn decode_all(pieces: &[Served], file: &[u8]) -> Vec<u8> {
         let mut bytes = Vec::new();
         for piece in pieces {
             match piece {
-                Content::Span(Span::Bytes(r)) => {
+                Served::Bytes(r) => {
                     bytes.extend_from_slice(&file[r.start() as usize..r.end() as usize])
                 }
-                Content::Inline(d) => bytes.extend_from_slice(d),
-                Content::Span(Span::Bgzf(_)) => unreachable!("cut pieces are never spans"),
+                Served::Inline(d) => bytes.extend_from_slice(d),
             }
         }
         let mut reader = noodles::bgzf::io::Reader::new(&bytes[..]);

@@ -3,7 +3,7 @@
 use std::io;
 
 use super::{io_error, span_contents};
-use crate::{Content, Error, Plan, Span, storage::Object};
+use crate::{Content, Error, Plan, Served, Span, storage::Object};
 
 /// The largest read [`write_payload`] makes at once.
 pub const PAYLOAD_CHUNK: usize = 1 << 20;
@@ -24,29 +24,34 @@ where
     for part in plan.parts() {
         match part.content() {
             Content::Span(Span::Bgzf(span)) => {
-                for content in span_contents(data, span).await? {
-                    written += write_content(data, &content, out).await?;
+                for served in span_contents(data, span).await? {
+                    written += write_served(data, &served, out).await?;
                 }
             }
-            content => written += write_content(data, content, out).await?,
+            Content::Span(Span::Bytes(range)) => {
+                written += write_served(data, &Served::Bytes(*range), out).await?;
+            }
+            Content::Inline(bytes) => {
+                out.write_all(bytes).map_err(|e| io_error(e, "output"))?;
+                written += bytes.len() as u64;
+            }
         }
     }
 
     Ok(written)
 }
 
-/// Writes inline bytes or a byte range (never a BGZF span: [`span_contents`] makes none).
-async fn write_content<W>(data: &dyn Object, content: &Content, out: &mut W) -> Result<u64, Error>
+/// Writes inline bytes or a byte range of `data`.
+async fn write_served<W>(data: &dyn Object, served: &Served, out: &mut W) -> Result<u64, Error>
 where
     W: io::Write,
 {
-    match content {
-        Content::Inline(bytes) => {
+    match served {
+        Served::Inline(bytes) => {
             out.write_all(bytes).map_err(|e| io_error(e, "output"))?;
             Ok(bytes.len() as u64)
         }
-        Content::Span(Span::Bgzf(_)) => Ok(0),
-        Content::Span(Span::Bytes(range)) => {
+        Served::Bytes(range) => {
             let mut offset = range.start();
 
             while offset < range.end() {

@@ -5,20 +5,20 @@ use std::io;
 
 use super::{invalid, io_error};
 use crate::{
-    BgzfSpan, Content, Error, Plan, Span,
+    BgzfSpan, Content, Error, Plan, Served, Span,
     bgzf::{self, Blocks, DecodedBlock, MAX_BLOCK_SIZE},
     storage::Object,
 };
 
 /// The bytes of `span` of the opened BGZF file `data`, as contents: re-encoded parts of its cut
-/// blocks ([`Content::Inline`]) around a byte range of the whole blocks between them. Reads at
+/// blocks ([`Served::Inline`]) around a byte range of the whole blocks between them. Reads at
 /// most the two cut blocks; the byte range is left for the caller to stream.
 ///
 /// # Errors
 ///
 /// [`Error::InvalidData`] if the span does not lie in the file or cuts a block that does not
 /// decode (a span from a client may be anything).
-pub async fn span_contents(data: &dyn Object, span: &BgzfSpan) -> Result<Vec<Content>, Error> {
+pub async fn span_contents(data: &dyn Object, span: &BgzfSpan) -> Result<Vec<Served>, Error> {
     let size = data.size();
     let past_end = || {
         invalid(
@@ -37,7 +37,7 @@ pub async fn span_contents(data: &dyn Object, span: &BgzfSpan) -> Result<Vec<Con
 
     let beyond = contents
         .iter()
-        .any(|c| matches!(c, Content::Span(Span::Bytes(range)) if range.end() > size));
+        .any(|c| matches!(c, Served::Bytes(range) if range.end() > size));
     if beyond {
         Err(past_end())
     } else {
@@ -73,8 +73,8 @@ pub async fn inline(data: &dyn Object, plan: &Plan) -> Result<Plan, Error> {
     for part in plan.parts() {
         match part.content() {
             Content::Span(Span::Bgzf(span)) => {
-                for content in bgzf::cut(span, &blocks)? {
-                    inlined.push(part.section(), content);
+                for served in bgzf::cut(span, &blocks)? {
+                    inlined.push(part.section(), served.into());
                 }
             }
             content => inlined.push(part.section(), content.clone()),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use hyper::{Method, Request, body::Incoming};
 
 use htsget_core::{
-    BgzfSpan, ByteRange, Content, Error, Reason, Span, load,
+    BgzfSpan, ByteRange, Error, Reason, Served, load,
     storage::{Encryption, Object, Storage},
 };
 
@@ -102,7 +102,7 @@ pub(crate) async fn handle(
     let body = if head || served.is_empty() {
         empty()
     } else {
-        stream::body(object, vec![Content::Span(Span::Bytes(served))])
+        stream::body(object, vec![Served::Bytes(served)])
     };
 
     Ok(respond::ranged(body, range, size))
@@ -131,7 +131,7 @@ async fn serve_span(
         )
     })?;
 
-    let len = contents.iter().map(Content::len).sum();
+    let len = contents.iter().map(Served::len).sum();
     let body = if head {
         empty()
     } else {

@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 
 use htsget_core::{
-    Content, Location, MAX_URL_RANGE, Part, Section, Span,
+    Content, Location, MAX_URL_RANGE, Part, Section, Served, Span,
     crypt4gh::{header, keys::PublicKey, layout::Layout},
     storage::Encrypted,
 };
@@ -99,7 +99,7 @@ impl ReKey {
                 let contents = state
                     .span_contents(&located.data, &self.encrypted, span)
                     .await?;
-                let len: u64 = contents.iter().map(Content::len).sum();
+                let len: u64 = contents.iter().map(Served::len).sum();
                 if len == 0 {
                     return Ok(());
                 }

@@ -8,7 +8,7 @@ use std::{io, sync::Arc};
 use bytes::Bytes;
 use futures_util::StreamExt as _;
 use htsget_core::{
-    ByteRange, Content, Span,
+    ByteRange, Served,
     crypt4gh::{
         keys::SecretKey,
         segments::{self, ENCRYPTED, PLAIN},
@@ -52,7 +52,7 @@ struct Buffers {
 /// What one job seals: stream segments `first..=last` of a re-keyed URL.
 struct Batch {
     encrypted: Encrypted,
-    contents: Arc<Vec<Content>>,
+    contents: Arc<Vec<Served>>,
     key: [u8; 32],
     label: Arc<str>,
     first: u64,
@@ -66,8 +66,8 @@ struct Batch {
 
 /// Where a stretch of a batch's plaintext comes from.
 enum Source {
-    /// Bytes of an inline content: its index and the stretch within it.
-    Inline(usize, usize, usize),
+    /// Bytes of an inline content (a cut block's part: small), copied.
+    Inline(Vec<u8>),
     /// File plaintext from `offset`, in the stored ciphertext of segments from `first` on.
     Stored {
         first: u64,
@@ -84,13 +84,13 @@ impl Batch {
             .acquire()
             .await
             .map_err(|e| io::Error::other(e.to_string()))?;
-        let total: u64 = self.contents.iter().map(Content::len).sum();
+        let total: u64 = self.contents.iter().map(Served::len).sum();
         let at = self.first * PLAIN;
         let until = ((self.last + 1) * PLAIN).min(total);
         // Stretches of plaintext: (where in the batch, how long, from where).
         let mut sources = Vec::new();
         let mut offset = 0;
-        for (index, content) in self.contents.iter().enumerate() {
+        for content in self.contents.iter() {
             let (from, to) = (offset, offset + content.len());
             offset = to;
             let (lo, hi) = (at.max(from), until.min(to));
@@ -98,10 +98,10 @@ impl Batch {
                 continue;
             }
             let source = match content {
-                Content::Inline(_) => {
-                    Source::Inline(index, (lo - from) as usize, (hi - from) as usize)
+                Served::Inline(bytes) => {
+                    Source::Inline(bytes[(lo - from) as usize..(hi - from) as usize].to_vec())
                 }
-                Content::Span(Span::Bytes(range)) => {
+                Served::Bytes(range) => {
                     let offset = range.start() + lo - from;
                     let (first, last) = segments::covering(offset, offset + hi - lo);
                     let buf = std::mem::take(&mut self.ciphertext);
@@ -112,7 +112,6 @@ impl Batch {
                         offset,
                     }
                 }
-                Content::Span(Span::Bgzf(_)) => return Err(io::ErrorKind::InvalidData.into()),
             };
             sources.push(((lo - at) as usize, (hi - lo) as usize, source));
         }
@@ -166,12 +165,7 @@ impl Batch {
         for (at, len, source) in sources {
             let out = &mut plain[*at..at + len];
             match source {
-                Source::Inline(index, lo, hi) => {
-                    let Content::Inline(bytes) = &self.contents[*index] else {
-                        unreachable!("an inline source is an inline content");
-                    };
-                    out.copy_from_slice(&bytes[*lo..*hi]);
-                }
+                Source::Inline(bytes) => out.copy_from_slice(bytes),
                 Source::Stored {
                     first,
                     ciphertext,
@@ -190,7 +184,7 @@ impl Batch {
 /// `label` and the segment's index, so any replica gives the same bytes for the same URL.
 pub(super) fn stream(
     encrypted: Encrypted,
-    contents: Arc<Vec<Content>>,
+    contents: Arc<Vec<Served>>,
     key: [u8; 32],
     label: String,
     range: ByteRange,

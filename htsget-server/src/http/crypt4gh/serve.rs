@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use htsget_core::{
-    ByteRange, Content, Error, Span,
+    ByteRange, Error, Served,
     crypt4gh::layout,
     storage::{Object as _, Storage as _},
 };
@@ -52,7 +52,7 @@ pub(crate) async fn serve(
             let (start, end) = (range.start(), range.end());
             let range = ByteRange::new(start, end);
             (
-                Arc::new(vec![Content::Span(Span::Bytes(range))]),
+                Arc::new(vec![Served::Bytes(range)]),
                 format!("bytes {start}-{end}"),
             )
         }
@@ -69,7 +69,7 @@ pub(crate) async fn serve(
             return Err(bad("a re-keyed URL names a c4 range or a span"));
         }
     };
-    let len: u64 = contents.iter().map(Content::len).sum();
+    let len: u64 = contents.iter().map(Served::len).sum();
     let size = layout::sealed_size(len);
     let range = respond::requested_range(request, size)?;
     let served = range.unwrap_or(ByteRange::new(0, size));

@@ -8,7 +8,7 @@ use futures_util::{FutureExt, StreamExt, future::BoxFuture};
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 
-use htsget_core::{Content, Span, storage::Object};
+use htsget_core::{Served, storage::Object};
 
 use super::super::{Body, buffers::Pool};
 
@@ -24,7 +24,7 @@ const READ_AHEAD: usize = 2;
 /// throughput is not bound by each read's latency. A failed or short read ends the body with
 /// an error, so the client sees a broken transfer, never a silently truncated file; a client
 /// that goes away drops the body and its reads.
-pub(super) fn body(object: Arc<dyn Object>, contents: Vec<Content>) -> Body {
+pub(super) fn body(object: Arc<dyn Object>, contents: Vec<Served>) -> Body {
     let frames = futures_util::stream::iter(contents)
         .map(move |content| frames_of(&object, content))
         .flatten();
@@ -33,8 +33,8 @@ pub(super) fn body(object: Arc<dyn Object>, contents: Vec<Content>) -> Body {
 
 /// The frames of one content: inline bytes whole; a byte range as the storage's own stream of
 /// it where it has one (one ranged GET of a store), else in [`CHUNK`]s read ahead.
-fn frames_of(object: &Arc<dyn Object>, content: Content) -> Frames {
-    if let Content::Span(Span::Bytes(range)) = &content
+fn frames_of(object: &Arc<dyn Object>, content: Served) -> Frames {
+    if let Served::Bytes(range) = &content
         && let Some(stream) = object.stream(*range)
     {
         return stream.map(|chunk| chunk.map(Frame::data)).boxed();
@@ -88,23 +88,17 @@ struct Pieces {
     end: u64,
 }
 
-fn pieces(content: Content) -> Pieces {
-    match content {
-        Content::Inline(bytes) => Pieces {
+fn pieces(served: Served) -> Pieces {
+    match served {
+        Served::Inline(bytes) => Pieces {
             inline: Some(bytes),
             offset: 0,
             end: 0,
         },
-        Content::Span(Span::Bytes(range)) => Pieces {
+        Served::Bytes(range) => Pieces {
             inline: None,
             offset: range.start(),
             end: range.end(),
-        },
-        // Data contents are byte ranges and inline bytes only (`span_contents` makes no span).
-        Content::Span(Span::Bgzf(_)) => Pieces {
-            inline: None,
-            offset: 0,
-            end: 0,
         },
     }
 }

@@ -180,8 +180,8 @@ impl Policy {
                     let contents = state
                         .span_contents(&located.data, through.encrypted(), span)
                         .await?;
-                    for content in contents.iter() {
-                        inlined.push(part.section(), content.clone());
+                    for served in contents.iter() {
+                        inlined.push(part.section(), served.clone().into());
                     }
                 }
                 Ok(Cow::Owned(inlined))
