@@ -39,6 +39,19 @@ pub trait Storage: Send + Sync + fmt::Debug {
     /// [`io::ErrorKind::NotFound`].
     fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Metadata>>;
 
+    /// What [`Storage::head`] knows of each of `keys`, in order, asked at once: local files
+    /// check them all in one job on the blocking pool, where one job per key would cost a
+    /// thread hand-off each. By default, one `head` after another.
+    fn heads<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, Vec<io::Result<Metadata>>> {
+        Box::pin(async move {
+            let mut found = Vec::with_capacity(keys.len());
+            for key in keys {
+                found.push(self.head(key).await);
+            }
+            found
+        })
+    }
+
     /// Opens `key` for positional reads.
     fn open<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Arc<dyn Object>>>;
 

@@ -78,18 +78,23 @@ where
     validate(id)?;
 
     let data = with_extension(id, format.extension());
-    let data_metadata = storage
-        .head(&data)
-        .await
+    // The data file and every index it may have, asked at once; the first index found wins.
+    let indexes = index_extensions(format)
+        .iter()
+        .map(|extension| with_extension(&data, extension));
+    let keys: Vec<String> = std::iter::once(data.clone()).chain(indexes).collect();
+    let mut heads = storage.heads(&keys).await.into_iter();
+    let data_metadata = heads
+        .next()
+        .unwrap_or_else(|| Err(io::ErrorKind::NotFound.into()))
         .map_err(|e| missing(e, "data file", || not_found(id)))?;
 
-    for extension in index_extensions(format) {
-        let index = with_extension(&data, extension);
-        match storage.head(&index).await {
+    for (index, head) in keys.iter().skip(1).zip(heads) {
+        match head {
             Ok(index_metadata) => {
                 return Ok(Located {
                     data,
-                    index,
+                    index: index.clone(),
                     format,
                     data_metadata,
                     index_metadata,

@@ -103,6 +103,29 @@ impl Storage for Roots {
         }
     }
 
+    fn heads<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, Vec<io::Result<Metadata>>> {
+        Box::pin(async move {
+            // The keys of one id share its root; asked of it at once, the prefix taken off.
+            let routed: Option<Vec<(&Root, &str)>> = keys.iter().map(|k| self.route(k)).collect();
+            match routed {
+                Some(routed) if routed.windows(2).all(|w| std::ptr::eq(w[0].0, w[1].0)) => {
+                    let Some((root, _)) = routed.first() else {
+                        return Vec::new();
+                    };
+                    let inner: Vec<String> = routed.iter().map(|(_, k)| (*k).to_owned()).collect();
+                    root.storage.heads(&inner).await
+                }
+                _ => {
+                    let mut found = Vec::with_capacity(keys.len());
+                    for key in keys {
+                        found.push(self.head(key).await);
+                    }
+                    found
+                }
+            }
+        })
+    }
+
     fn open<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Arc<dyn Object>>> {
         match self.route(key) {
             Some((root, key)) => root.storage.open(key),

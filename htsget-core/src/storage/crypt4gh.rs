@@ -85,6 +85,18 @@ impl Storage for Crypt4ghStorage {
         })
     }
 
+    fn heads<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, Vec<io::Result<Metadata>>> {
+        Box::pin(async move {
+            let mut found = self.inner.heads(keys).await;
+            for (key, head) in keys.iter().zip(&mut found) {
+                if matches!(head, Err(e) if e.kind() == io::ErrorKind::NotFound) {
+                    *head = self.open_encrypted(key).await.map(|e| e.metadata().clone());
+                }
+            }
+            found
+        })
+    }
+
     fn presign<'a>(
         &'a self,
         key: &'a str,

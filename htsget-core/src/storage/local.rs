@@ -113,6 +113,26 @@ impl Storage for LocalStorage {
         Box::pin(blocking(move || Ok(this.check(path?)?.2)))
     }
 
+    fn heads<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, Vec<io::Result<Metadata>>> {
+        let paths: Vec<_> = keys.iter().map(|key| self.path(key)).collect();
+        let this = self.clone();
+        Box::pin(async move {
+            let checked = blocking(move || {
+                Ok(paths
+                    .into_iter()
+                    .map(|path| Ok(this.check(path?)?.2))
+                    .collect::<Vec<_>>())
+            })
+            .await;
+            checked.unwrap_or_else(|e| {
+                let kind = e.kind();
+                keys.iter()
+                    .map(|_| Err(io::Error::new(kind, "blocking pool")))
+                    .collect()
+            })
+        })
+    }
+
     fn open<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Arc<dyn Object>>> {
         let (this, path) = (self.clone(), self.path(key));
         Box::pin(blocking(move || {
