@@ -41,12 +41,22 @@ pub trait Storage: Send + Sync + fmt::Debug {
 
     /// What [`Storage::head`] knows of each of `keys`, in order, asked at once: local files
     /// check them all in one job on the blocking pool, where one job per key would cost a
-    /// thread hand-off each. By default, one `head` after another.
+    /// thread hand-off each. By default, one `head` after another, up to the first that fails
+    /// other than [`io::ErrorKind::NotFound`] (a store down or slow is not asked again): the keys
+    /// after it are [`io::ErrorKind::Interrupted`].
     fn heads<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, Vec<io::Result<Metadata>>> {
         Box::pin(async move {
             let mut found = Vec::with_capacity(keys.len());
+            let mut failed = false;
             for key in keys {
-                found.push(self.head(key).await);
+                if failed {
+                    let skipped = "not asked: an earlier key failed";
+                    found.push(Err(io::Error::new(io::ErrorKind::Interrupted, skipped)));
+                    continue;
+                }
+                let head = self.head(key).await;
+                failed = matches!(&head, Err(e) if e.kind() != io::ErrorKind::NotFound);
+                found.push(head);
             }
             found
         })

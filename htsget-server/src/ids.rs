@@ -78,23 +78,29 @@ where
     validate(id)?;
 
     let data = with_extension(id, format.extension());
-    // The data file and every index it may have, asked at once; the first index found wins.
-    let indexes = index_extensions(format)
+    // The data file and its usual index asked at once, then any other index, in order: the
+    // first index found wins.
+    let base = data.clone();
+    let mut indexes = index_extensions(format)
         .iter()
-        .map(|extension| with_extension(&data, extension));
-    let keys: Vec<String> = std::iter::once(data.clone()).chain(indexes).collect();
+        .map(move |extension| with_extension(&base, extension));
+    let first = indexes.next().unwrap_or_default();
+    let keys = [data, first];
     let mut heads = storage.heads(&keys).await.into_iter();
+    let not_asked = || Err(io::ErrorKind::NotFound.into());
     let data_metadata = heads
         .next()
-        .unwrap_or_else(|| Err(io::ErrorKind::NotFound.into()))
+        .unwrap_or_else(not_asked)
         .map_err(|e| missing(e, "data file", || not_found(id)))?;
+    let [data, first] = keys;
 
-    for (index, head) in keys.iter().skip(1).zip(heads) {
+    let mut candidate = Some((first, heads.next().unwrap_or_else(not_asked)));
+    while let Some((index, head)) = candidate.take() {
         match head {
             Ok(index_metadata) => {
                 return Ok(Located {
                     data,
-                    index: index.clone(),
+                    index,
                     format,
                     data_metadata,
                     index_metadata,
@@ -102,6 +108,10 @@ where
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(missing(e, "index", || not_found(id))),
+        }
+        if let Some(next) = indexes.next() {
+            let head = storage.head(&next).await;
+            candidate = Some((next, head));
         }
     }
 

@@ -115,6 +115,7 @@ impl Storage for Roots {
                     let inner: Vec<String> = routed.iter().map(|(_, k)| (*k).to_owned()).collect();
                     root.storage.heads(&inner).await
                 }
+                // Keys of several roots (not one id's): each asked of its own root.
                 _ => {
                     let mut found = Vec::with_capacity(keys.len());
                     for key in keys {
