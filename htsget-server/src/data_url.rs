@@ -130,8 +130,12 @@ impl DataUrl {
         }
     }
 
-    /// This URL serving `serves`.
+    /// This URL serving `serves` (a non-empty range: an empty one has no URL form).
     pub fn serving(mut self, serves: Serves) -> Self {
+        debug_assert!(
+            !matches!(serves, Serves::Bytes(r) | Serves::Sealed(r) if r.is_empty()),
+            "a data URL serves a non-empty range"
+        );
         self.serves = Some(serves);
         self
     }

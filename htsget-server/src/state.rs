@@ -66,8 +66,15 @@ pub struct State {
     spans: Cache<SpanKey, Arc<Vec<Served>>, SpanWeighter>,
 }
 
-/// A span of one version of a file: its key, identity, start and end.
-type SpanKey = (String, htsget_core::storage::Identity, u64, u64);
+/// A span of one version of a file: its key, identity and encryption (a plaintext view is never
+/// taken for a plain object), start and end.
+type SpanKey = (
+    String,
+    htsget_core::storage::Identity,
+    htsget_core::storage::Encryption,
+    u64,
+    u64,
+);
 
 /// Weighs span contents by their inline bytes, plus an allowance.
 #[derive(Clone, Debug)]
@@ -140,6 +147,7 @@ impl State {
         let key = (
             key.to_owned(),
             data.metadata().identity().clone(),
+            data.metadata().encryption(),
             u64::from(span.start()),
             u64::from(span.end()),
         );

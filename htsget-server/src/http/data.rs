@@ -82,7 +82,9 @@ pub(crate) async fn handle(
 
     let allowed = match url.serves() {
         Some(Serves::Span(span)) => return serve_span(object, span, head).await,
-        Some(Serves::Bytes(allowed)) => Some(allowed),
+        // The signed range bounds what is served (unsigned URLs name none).
+        Some(Serves::Bytes(allowed)) if state.signer.is_some() => Some(allowed),
+        Some(Serves::Bytes(_)) => None,
         // `DataUrl::parse` gives a sealed range only with a nonce.
         Some(Serves::Sealed(_)) | None => None,
     };
