@@ -13,7 +13,8 @@
 # - igv.js (npm package `igv`), unpacked in TARGET/test-tools/igv-VERSION.
 #
 # TARGET is cargo's target folder (`CARGO_TARGET_DIR`, or `target/`). A second run finds it
-# all there and installs nothing.
+# all there and installs nothing. `tests/run.sh --install-only` installs and stops (CI does so
+# before its fuzz seeds, which use python crypt4gh too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -86,6 +87,10 @@ if $installed; then
   say "installed in ${SECONDS} s"
 else
   say "nothing to install (the tools are in $tools)"
+fi
+
+if [ "${1:-}" = --install-only ]; then
+  exit 0
 fi
 
 # The venv first: its python3 has the modules.
