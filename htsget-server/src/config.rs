@@ -3,20 +3,25 @@
 
 pub mod access;
 mod cli;
+mod declare;
 mod file;
 pub mod store;
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 pub use self::{
-    access::{AccessArgs, AccessSettings, RuleConfig, TlsSettings},
+    access::{AccessArgs, AccessSettings, RuleConfig, TlsArgs, TlsFiles, TlsSettings},
     cli::Cli,
+    declare::Seconds,
     file::{RootConfig, ServiceConfig},
     store::{StoreArgs, StoreSettings, UrlMode},
 };
 use serde::Deserialize;
 
-use self::file::{FileConfig, read_file};
+use self::{
+    declare::settings,
+    file::{FileConfig, read_file},
+};
 
 /// The smallest `max-header-bytes` accepted: a request line and ordinary headers must fit.
 pub const MIN_HEADER_BYTES: usize = 8192;
@@ -103,81 +108,104 @@ pub enum LogFormat {
 /// The igv.js the viewer loads unless `--igv-js` says otherwise.
 pub const DEFAULT_IGV_JS: &str = "https://cdn.jsdelivr.net/npm/igv@3.8.10/dist/igv.min.js";
 
-/// The server's settings.
-#[derive(Clone, Debug)]
-pub struct Config {
-    /// The data root; `None` serves the built-in demo dataset.
-    pub data: Option<PathBuf>,
-    /// The address to listen on.
-    pub bind: SocketAddr,
-    /// The base URL of tickets' data URLs; `None`: `http://<bound address>`.
-    pub public_url: Option<String>,
-    /// The largest POST body accepted, in bytes.
-    pub max_post_bytes: u64,
-    /// The most regions one POST may ask for.
-    pub max_regions: usize,
-    /// The longest request target accepted, in bytes.
-    pub max_url_bytes: usize,
-    /// The most bytes of request line and headers buffered per request (at least 8192).
-    pub max_header_bytes: usize,
-    /// How long a client may take to send headers, or stay idle between requests.
-    pub header_timeout: Duration,
-    /// How long a response may go unread before the connection is closed.
-    pub write_timeout: Duration,
-    /// The most connections served at once.
-    pub max_connections: usize,
-    /// Memory for cached facts (parsed indexes and headers), in MiB.
-    pub cache_mb: u64,
-    /// Whether symbolic links may lead outside the data root.
-    pub follow_symlinks: bool,
-    /// Object-store settings: URL mode, revalidation, timeouts.
-    pub store: StoreSettings,
-    /// More data roots, each under an id prefix (the file's `[[roots]]`).
-    pub roots: Vec<RootConfig>,
-    /// Access control: token keys, issuers, rules, data-URL signing.
-    pub access: AccessSettings,
-    /// TLS; `None` serves plain http.
-    pub tls: Option<TlsSettings>,
-    /// A separate address for `/metrics`; `None`: on the main one.
-    pub metrics_bind: Option<SocketAddr>,
-    /// How log lines are written (read at start only).
-    pub log_format: LogFormat,
-    /// Where the viewer loads igv.js from.
-    pub igv_js: String,
-    /// The Crypt4GH secret key file; `None`: encrypted files are not served.
-    pub c4gh_key: Option<PathBuf>,
-    /// Crypt4GH tickets pass stored segments through (the file's key re-wrapped).
-    pub c4gh_passthrough: bool,
-    /// What service-info says.
-    pub service: ServiceConfig,
-}
+settings! {
+    /// The server's settings.
+    pub struct Config, flags ConfigArgs {
+        /// The data root: `/reads/{id}` serves `<DIR>/{id}.bam` or `.cram`, `/variants/{id}`
+        /// serves `<DIR>/{id}.vcf.gz` or `.bcf`, each with its index beside it.
+        /// `s3://BUCKET[/PREFIX]` (also `gs://`, `az://`) serves objects of a bucket, with the
+        /// standard environment variables for the connection (`AWS_ACCESS_KEY_ID`,
+        /// `AWS_ENDPOINT_URL`, ...). Without it, a built-in demo dataset is served.
+        #[setting("data", "HTSGET_DATA", PathBuf, value_name = "DIR|URL")]
+        pub data: Option<PathBuf> = None,
 
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            data: None,
-            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            public_url: None,
-            max_post_bytes: 64 << 10,
-            max_regions: 1024,
-            max_url_bytes: 8 << 10,
-            max_header_bytes: 64 << 10,
-            header_timeout: Duration::from_secs(10),
-            write_timeout: Duration::from_secs(60),
-            max_connections: 1024,
-            cache_mb: 512,
-            follow_symlinks: false,
-            store: StoreSettings::default(),
-            roots: Vec::new(),
-            access: AccessSettings::default(),
-            tls: None,
-            metrics_bind: None,
-            log_format: LogFormat::Text,
-            igv_js: DEFAULT_IGV_JS.to_owned(),
-            c4gh_key: None,
-            c4gh_passthrough: false,
-            service: ServiceConfig::default(),
-        }
+        /// The address to listen on [default: 127.0.0.1:8080].
+        #[setting("bind", "HTSGET_BIND", SocketAddr, value_name = "ADDR:PORT")]
+        pub bind: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 8080)),
+
+        /// The base of the URLs in tickets [default: http://ADDR:PORT of --bind].
+        #[setting("public-url", "HTSGET_PUBLIC_URL", String, value_name = "URL")]
+        pub public_url: Option<String> = None,
+
+        /// The largest POST body accepted, in bytes [default: 65536].
+        #[setting("max-post-bytes", "HTSGET_MAX_POST_BYTES", u64, value_name = "BYTES")]
+        pub max_post_bytes: u64 = 64 << 10,
+
+        /// The most regions one POST may ask for [default: 1024].
+        #[setting("max-regions", "HTSGET_MAX_REGIONS", usize, value_name = "N")]
+        pub max_regions: usize = 1024,
+
+        /// The longest request target (path and query) accepted, in bytes [default: 8192].
+        #[setting("max-url-bytes", "HTSGET_MAX_URL_BYTES", usize, value_name = "BYTES")]
+        pub max_url_bytes: usize = 8 << 10,
+
+        /// The most bytes of request line and headers buffered per request (at least 8192)
+        /// [default: 65536].
+        #[setting("max-header-bytes", "HTSGET_MAX_HEADER_BYTES", usize, value_name = "BYTES")]
+        pub max_header_bytes: usize = 64 << 10,
+
+        /// Seconds a client may take to send a request's headers, and may stay idle between
+        /// requests on a kept-alive connection [default: 10].
+        #[setting("header-timeout", "HTSGET_HEADER_TIMEOUT", Seconds, value_name = "SECONDS")]
+        pub header_timeout: Duration = Duration::from_secs(10),
+
+        /// Seconds a client may leave a response unread before its connection is closed
+        /// [default: 60].
+        #[setting("write-timeout", "HTSGET_WRITE_TIMEOUT", Seconds, value_name = "SECONDS")]
+        pub write_timeout: Duration = Duration::from_secs(60),
+
+        /// The most connections served at once; more wait to be accepted [default: 1024].
+        #[setting("max-connections", "HTSGET_MAX_CONNECTIONS", usize, value_name = "N")]
+        pub max_connections: usize = 1024,
+
+        /// Memory for parsed indexes and headers kept between requests, in MiB [default: 512].
+        #[setting("cache-mb", "HTSGET_CACHE_MB", u64, value_name = "MIB")]
+        pub cache_mb: u64 = 512,
+
+        /// Serve files reached through symbolic links that lead outside the data root.
+        #[setting("follow-symlinks", "HTSGET_FOLLOW_SYMLINKS", bool, value_name = "BOOL",
+                  num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+        pub follow_symlinks: bool = false,
+
+        /// Serve `/metrics` (and `/healthz`, `/readyz`) on this address only, not on `--bind`.
+        #[setting("metrics-bind", "HTSGET_METRICS_BIND", SocketAddr, value_name = "ADDR:PORT")]
+        pub metrics_bind: Option<SocketAddr> = None,
+
+        /// Log lines as `text` or `json` (one object per line), read at start only
+        /// [default: text].
+        #[setting("log-format", "HTSGET_LOG_FORMAT", LogFormat, value_enum, value_name = "FORMAT")]
+        pub log_format: LogFormat = LogFormat::Text,
+
+        /// Where the `/viewer` page loads igv.js from [default: a pinned jsDelivr URL].
+        #[setting("igv-js", "HTSGET_IGV_JS", String, value_name = "URL")]
+        pub igv_js: String = DEFAULT_IGV_JS.to_owned(),
+
+        /// The server's Crypt4GH secret key file: files stored as `ID.bam.c4gh` (and
+        /// `.cram.c4gh`, `.vcf.gz.c4gh`, `.bcf.c4gh`, indexes plain or `.c4gh`) are served to
+        /// clients asking with `encryptionScheme=C4GH`, re-encrypted for their key. A locked
+        /// key's passphrase comes from `C4GH_PASSPHRASE`.
+        #[setting("c4gh-key", "HTSGET_C4GH_KEY", PathBuf, value_name = "PATH")]
+        pub c4gh_key: Option<PathBuf> = None,
+
+        /// Crypt4GH tickets pass the stored segments through and re-wrap the file's own data key
+        /// for the client (who could then open every segment of the file), instead of
+        /// re-keying; the only way with `--urls direct`. Per root: `c4gh-passthrough` in
+        /// `[[roots]]`.
+        #[setting("c4gh-passthrough", "HTSGET_C4GH_PASSTHROUGH", bool, value_name = "BOOL",
+                  num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+        pub c4gh_passthrough: bool = false,
+    }
+    also {
+        /// Object-store settings: URL mode, revalidation, timeouts.
+        pub store: StoreSettings = StoreSettings::default(),
+        /// More data roots, each under an id prefix (the file's `[[roots]]`).
+        pub roots: Vec<RootConfig> = Vec::new(),
+        /// Access control: token keys, issuers, rules, data-URL signing.
+        pub access: AccessSettings = AccessSettings::default(),
+        /// TLS; `None` serves plain http.
+        pub tls: Option<TlsSettings> = None,
+        /// What service-info says.
+        pub service: ServiceConfig = ServiceConfig::default(),
     }
 }
 
@@ -240,97 +268,24 @@ impl Config {
             None => FileConfig::default(),
         };
 
-        let access_file = access::AccessFile {
-            auth_jwks: file.auth_jwks.clone(),
-            auth_issuer: file.auth_issuer.clone(),
-            auth_audience: file.auth_audience.clone(),
-            auth_grants_claim: file.auth_grants_claim.clone(),
-            url_ttl: file.url_ttl,
-            url_key: file.url_key.clone(),
-            tls_cert: file.tls_cert.clone(),
-            tls_key: file.tls_key.clone(),
-        };
-        let tls = TlsSettings::merge(&cli.access, &access_file)
-            .map_err(|missing| ConfigError::Access(AccessProblem::TlsHalf { missing }))?;
-        let access = AccessSettings::merge(
-            &cli.access,
-            &access_file,
-            file.access.clone().unwrap_or_default(),
-        );
-
-        let defaults = Self::default();
-        let seconds = |cli: Option<u64>, file: Option<u64>, default: Duration| {
-            cli.or(file).map_or(default, Duration::from_secs)
-        };
         let config = Self {
-            data: cli.data.or(file.data),
-            bind: pick(cli.bind, file.bind, defaults.bind),
-            public_url: cli.public_url.or(file.public_url),
-            max_post_bytes: pick(
-                cli.max_post_bytes,
-                file.max_post_bytes,
-                defaults.max_post_bytes,
-            ),
-            max_regions: pick(cli.max_regions, file.max_regions, defaults.max_regions),
-            max_url_bytes: pick(
-                cli.max_url_bytes,
-                file.max_url_bytes,
-                defaults.max_url_bytes,
-            ),
-            max_header_bytes: pick(
-                cli.max_header_bytes,
-                file.max_header_bytes,
-                defaults.max_header_bytes,
-            ),
-            header_timeout: seconds(
-                cli.header_timeout,
-                file.header_timeout,
-                defaults.header_timeout,
-            ),
-            write_timeout: seconds(
-                cli.write_timeout,
-                file.write_timeout,
-                defaults.write_timeout,
-            ),
-            max_connections: pick(
-                cli.max_connections,
-                file.max_connections,
-                defaults.max_connections,
-            ),
-            cache_mb: pick(cli.cache_mb, file.cache_mb, defaults.cache_mb),
-            follow_symlinks: cli.follow_symlinks || file.follow_symlinks.unwrap_or(false),
-            store: StoreSettings::merge(
-                &cli.store,
-                &store::StoreFile {
-                    urls: file.urls,
-                    revalidate: file.revalidate,
-                    store_timeout: file.store_timeout,
-                    presign_ttl: file.presign_ttl,
-                    options: file.store_options.clone().unwrap_or_default(),
-                },
-            ),
+            store: StoreSettings {
+                options: file.store_options.unwrap_or_default(),
+                ..StoreSettings::from_args(cli.store.over(file.store))
+            },
             roots: file.roots.unwrap_or_default(),
-            access,
-            tls,
-            metrics_bind: cli.metrics_bind.or(file.metrics_bind),
-            log_format: pick(cli.log_format, file.log_format, LogFormat::Text),
-            igv_js: cli
-                .igv_js
-                .or(file.igv_js)
-                .unwrap_or_else(|| DEFAULT_IGV_JS.to_owned()),
-            c4gh_key: cli.c4gh_key.or(file.c4gh_key),
-            c4gh_passthrough: cli.c4gh_passthrough || file.c4gh_passthrough.unwrap_or(false),
+            access: AccessSettings {
+                rules: file.rules.unwrap_or_default(),
+                ..AccessSettings::from_args(cli.access.over(file.access))
+            },
+            tls: TlsFiles::from_args(cli.tls.over(file.tls)).pair()?,
             service: file.service.unwrap_or_default(),
+            ..Self::from_args(cli.settings.over(file.settings))
         };
 
         config.validate()?;
         Ok(config)
     }
-}
-
-/// The command line's value, else the file's, else the default.
-fn pick<T>(cli: Option<T>, file: Option<T>, default: T) -> T {
-    cli.or(file).unwrap_or(default)
 }
 
 #[cfg(test)]
@@ -464,6 +419,88 @@ mod tests {
             parse(&["--auth-jwks", "/k.json", "--url-ttl", "0"]),
             Err(ConfigError::Zero { setting: "url-ttl" })
         ));
+    }
+
+    #[test]
+    fn test_cli_with_one_name_per_setting() {
+        use clap::CommandFactory;
+
+        let command = Cli::command();
+        let file_keys = [
+            ConfigArgs::KEYS,
+            StoreArgs::KEYS,
+            AccessArgs::KEYS,
+            TlsArgs::KEYS,
+        ]
+        .concat();
+        let mut flags = Vec::new();
+        for arg in command.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if ["help", "version"].contains(&long) {
+                continue;
+            }
+            let env = format!("HTSGET_{}", long.to_uppercase().replace('-', "_"));
+            assert_eq!(
+                arg.get_env().and_then(|e| e.to_str()),
+                Some(&*env),
+                "{long}"
+            );
+            flags.push(long);
+        }
+        // Every flag but --config is a key of the file, and the reverse.
+        assert_eq!(flags[0], "config");
+        assert_eq!(flags[1..], file_keys);
+        assert_eq!(file_keys.len(), 29);
+    }
+
+    #[test]
+    fn test_from_cli_with_every_file_key_as_flag_gives_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        let pairs = [
+            ("data", "/srv"),
+            ("max-regions", "9"),
+            ("header-timeout", "3"),
+            ("follow-symlinks", "true"),
+            ("log-format", "json"),
+            ("c4gh-passthrough", "true"),
+            ("urls", "direct"),
+            ("revalidate", "0"),
+            ("store-timeout", "4"),
+            ("auth-jwks", "/k.json"),
+            ("auth-issuer", "https://a"),
+            ("url-ttl", "5"),
+            ("tls-cert", "c.pem"),
+            ("tls-key", "k.pem"),
+        ];
+        let toml: String = pairs
+            .iter()
+            .map(|(key, value)| match value.parse::<u64>() {
+                Ok(_) => format!("{key} = {value}\n"),
+                Err(_) if *value == "true" => format!("{key} = true\n"),
+                Err(_) => format!("{key} = {value:?}\n"),
+            })
+            .collect();
+        std::fs::write(&path, toml).unwrap();
+        let filed = Config::from_cli(Cli::parse_from([
+            "htsget-server",
+            "--config",
+            path.to_str().unwrap(),
+        ]))
+        .unwrap();
+        let flags = pairs.iter().map(|(key, value)| match *value {
+            "true" => format!("--{key}"),
+            _ => format!("--{key}={value}"),
+        });
+        let flagged = Config::from_cli(Cli::parse_from(
+            std::iter::once("htsget-server".into()).chain(flags),
+        ))
+        .unwrap();
+        assert_eq!(filed, flagged);
+        assert_ne!(filed, Config::default());
+        assert!(filed.follow_symlinks && filed.c4gh_passthrough);
+        assert_eq!(filed.store.revalidate, Some(Duration::ZERO));
+        assert_eq!(filed.header_timeout, Duration::from_secs(3));
     }
 
     #[test]

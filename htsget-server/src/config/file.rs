@@ -1,54 +1,37 @@
 //! The TOML file: the settings it may hold (kebab-case keys, unknown keys refused), the
-//! `[[roots]]` and `[service]` tables.
+//! `[[roots]]`, `[[access]]`, `[store-options]` and `[service]` tables.
 
 use std::{
     collections::BTreeMap,
-    net::SocketAddr,
     path::{Path, PathBuf},
 };
 
 use serde::Deserialize;
 
-use super::{ConfigError, LogFormat, RuleConfig, UrlMode, access::OneOrMany};
+use super::{AccessArgs, ConfigArgs, ConfigError, RuleConfig, StoreArgs, TlsArgs, UrlMode};
 
-/// The settings a TOML file may hold.
+/// The settings a TOML file may hold: every flag's setting under the flag's name, and the
+/// tables no flag gives.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case")]
 pub(super) struct FileConfig {
-    pub(super) data: Option<PathBuf>,
-    pub(super) bind: Option<SocketAddr>,
-    pub(super) public_url: Option<String>,
-    pub(super) max_post_bytes: Option<u64>,
-    pub(super) max_regions: Option<usize>,
-    pub(super) max_url_bytes: Option<usize>,
-    pub(super) max_header_bytes: Option<usize>,
-    pub(super) header_timeout: Option<u64>,
-    pub(super) write_timeout: Option<u64>,
-    pub(super) max_connections: Option<usize>,
-    pub(super) cache_mb: Option<u64>,
-    pub(super) follow_symlinks: Option<bool>,
-    pub(super) service: Option<ServiceConfig>,
-    pub(super) urls: Option<UrlMode>,
-    pub(super) revalidate: Option<u64>,
-    pub(super) store_timeout: Option<u64>,
-    pub(super) presign_ttl: Option<u64>,
+    #[serde(flatten)]
+    pub(super) settings: ConfigArgs,
+    #[serde(flatten)]
+    pub(super) store: StoreArgs,
+    #[serde(flatten)]
+    pub(super) access: AccessArgs,
+    #[serde(flatten)]
+    pub(super) tls: TlsArgs,
     pub(super) store_options: Option<BTreeMap<String, String>>,
     pub(super) roots: Option<Vec<RootConfig>>,
-    pub(super) auth_jwks: Option<String>,
-    pub(super) auth_issuer: Option<OneOrMany>,
-    pub(super) auth_audience: Option<String>,
-    pub(super) auth_grants_claim: Option<String>,
-    pub(super) url_ttl: Option<u64>,
-    pub(super) url_key: Option<PathBuf>,
-    pub(super) tls_cert: Option<PathBuf>,
-    pub(super) tls_key: Option<PathBuf>,
-    pub(super) access: Option<Vec<RuleConfig>>,
-    pub(super) metrics_bind: Option<SocketAddr>,
-    pub(super) log_format: Option<LogFormat>,
-    pub(super) igv_js: Option<String>,
-    pub(super) c4gh_key: Option<PathBuf>,
-    pub(super) c4gh_passthrough: Option<bool>,
+    #[serde(rename = "access")]
+    pub(super) rules: Option<Vec<RuleConfig>>,
+    pub(super) service: Option<ServiceConfig>,
 }
+
+/// The keys of [`FileConfig`]'s own tables.
+const TABLES: [&str; 4] = ["store-options", "roots", "access", "service"];
 
 /// A data root under an id prefix (`[[roots]]` in the file).
 #[derive(Clone, Debug, Deserialize, Eq, PartialEq)]
@@ -95,14 +78,33 @@ impl Default for ServiceConfig {
     }
 }
 
+/// Reads a TOML file; a key that is no setting's is refused (flattened settings cannot say so
+/// themselves).
 pub(super) fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_owned(),
         source,
     })?;
-
-    toml::from_str(&text).map_err(|source| ConfigError::Parse {
+    let parse = |source| ConfigError::Parse {
         path: path.to_owned(),
         source: Box::new(source),
-    })
+    };
+
+    let table: toml::Table = toml::from_str(&text).map_err(parse)?;
+    let known = [
+        ConfigArgs::KEYS,
+        StoreArgs::KEYS,
+        AccessArgs::KEYS,
+        TlsArgs::KEYS,
+        &TABLES,
+    ];
+    if let Some(key) = table
+        .keys()
+        .find(|key| !known.iter().any(|keys| keys.contains(&key.as_str())))
+    {
+        return Err(parse(serde::de::Error::custom(format!(
+            "unknown key `{key}`"
+        ))));
+    }
+    toml::from_str(&text).map_err(parse)
 }
