@@ -8,6 +8,7 @@ mod viewer;
 use std::{
     io::{Read, Write},
     net::TcpStream,
+    path::Path,
     time::{Duration, Instant},
 };
 
@@ -128,6 +129,90 @@ fn replaced_files_are_never_answered_from_a_stale_index() {
         "the new file's references are served"
     );
     assert_eq!(ask("11"), 404, "the old file's index is not used");
+}
+
+#[test]
+fn files_behind_links_and_in_sub_folders_are_never_answered_stale() {
+    let Some(data) = crate::common::data_dir() else {
+        return;
+    };
+    // Outside the root (the server follows links): a file linked from the root, a folder linked
+    // from the root, and a second folder the folder link is later turned to.
+    let root = tempfile::tempdir().unwrap();
+    let [file_home, folder, other_folder] = [(); 3].map(|()| tempfile::tempdir().unwrap());
+    let place = |folder: &Path, name: &str| {
+        for extension in ["bam", "bam.bai"] {
+            let staged = folder.join(format!("staged.{extension}"));
+            std::fs::copy(data.join(format!("bam/{name}.{extension}")), &staged).unwrap();
+            std::fs::rename(&staged, folder.join(format!("x.{extension}"))).unwrap();
+        }
+    };
+    std::fs::create_dir(root.path().join("sub")).unwrap();
+    for home in [file_home.path(), &root.path().join("sub"), folder.path()] {
+        place(home, "htsnexus_test_NA12878");
+    }
+    place(other_folder.path(), "index_level0");
+    for extension in ["bam", "bam.bai"] {
+        std::os::unix::fs::symlink(
+            file_home.path().join(format!("x.{extension}")),
+            root.path().join(format!("linked.{extension}")),
+        )
+        .unwrap();
+    }
+    std::os::unix::fs::symlink(folder.path(), root.path().join("through")).unwrap();
+
+    let server = TestServer::start(Some(root.path()), |config| config.follow_symlinks = true);
+    let ask = |id: &str, reference: &str| {
+        crate::server::get(
+            server.addr,
+            &format!("/reads/{id}?referenceName={reference}"),
+        )
+        .status
+    };
+    for id in ["linked", "sub/x", "through/x"] {
+        // Twice: the second answer may come from what the first found.
+        assert_eq!(ask(id, "11"), 200, "{id}");
+        assert_eq!(ask(id, "11"), 200, "{id}");
+    }
+
+    // One change at a time: a change in any watched folder would have every id looked at again.
+    let new_file = |id: &str| {
+        assert_eq!(ask(id, "CHROMOSOME_I"), 200, "{id}: the new file is served");
+        assert_eq!(ask(id, "11"), 404, "{id}: the old file's index is not used");
+    };
+    place(file_home.path(), "index_level0");
+    new_file("linked");
+    place(&root.path().join("sub"), "index_level0");
+    new_file("sub/x");
+    place(folder.path(), "index_level0");
+    new_file("through/x");
+
+    drop(server);
+
+    // The folder link turned to another folder (write beside and rename over), in a root of
+    // its own so that no other id's folder is watched.
+    let root = tempfile::tempdir().unwrap();
+    place(folder.path(), "htsnexus_test_NA12878");
+    std::os::unix::fs::symlink(folder.path(), root.path().join("through")).unwrap();
+    let server = TestServer::start(Some(root.path()), |config| config.follow_symlinks = true);
+    let ask = |id: &str, reference: &str| {
+        crate::server::get(
+            server.addr,
+            &format!("/reads/{id}?referenceName={reference}"),
+        )
+        .status
+    };
+    assert_eq!(ask("through/x", "11"), 200);
+    assert_eq!(ask("through/x", "11"), 200);
+    let staged = root.path().join("staged-link");
+    std::os::unix::fs::symlink(other_folder.path(), &staged).unwrap();
+    std::fs::rename(&staged, root.path().join("through")).unwrap();
+    assert_eq!(
+        ask("through/x", "CHROMOSOME_I"),
+        200,
+        "the folder the link now leads to"
+    );
+    assert_eq!(ask("through/x", "11"), 404);
 }
 
 #[test]

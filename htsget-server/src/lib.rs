@@ -18,6 +18,7 @@
 pub mod access;
 mod blocking;
 mod body;
+mod changes;
 pub mod config;
 pub mod data_url;
 mod deadline;

@@ -84,6 +84,14 @@ impl Roots {
         self.route(key).is_some_and(|(root, _)| root.passthrough)
     }
 
+    /// The folder of the local root holding `key`, and the key's path in it (`None` for a
+    /// store).
+    pub fn local_path(&self, key: &str) -> Option<(&std::path::Path, std::path::PathBuf)> {
+        let (root, rest) = self.route(key)?;
+        let dir = root.dir.as_deref()?;
+        Some((dir, dir.join(rest)))
+    }
+
     /// Where the tickets of `key` send clients.
     pub fn urls(&self, key: &str) -> UrlMode {
         self.route(key)

@@ -13,12 +13,18 @@ use quick_cache::sync::Cache;
 #[cfg(feature = "access")]
 use crate::access::Access;
 use crate::{
+    blocking::blocking,
+    changes::{Changes, Count, folders, is_plain_entry},
     config::Config,
     data_url::Signer,
     ids::{self, Located},
     metrics::Metrics,
     roots::Roots,
 };
+
+/// The longest a location in a watched folder is trusted without a look, should a change
+/// escape the kernel's notice (a network file system written from another host).
+const WATCHED_AT_MOST: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// What a state serves with, built from its configuration before the state is made whole.
 #[derive(Debug)]
@@ -59,8 +65,11 @@ pub struct State {
     #[cfg(feature = "crypt4gh")]
     pub c4gh: Option<Arc<htsget_core::crypt4gh::keys::SecretKey>>,
     cache: Cache<Located, Arc<FileFacts>, FactsWeighter>,
-    /// Where ids were found, and when: trusted for `revalidate` before storage is asked again.
-    locations: Cache<(String, Format), (Located, Instant)>,
+    /// Where ids were found, when, and (for local files) at which count of changes: trusted
+    /// for `revalidate`, or while no change is seen, before storage is asked again.
+    locations: Cache<(String, Format), (Located, Instant, Option<Count>)>,
+    /// Changes to the local folders of located ids (`revalidate` not set).
+    changes: Arc<Changes>,
     /// The contents of BGZF spans of encrypted files, by file identity and span: their cut
     /// blocks decrypted, decoded and re-encoded, the costly part of a Crypt4GH ticket.
     spans: Cache<SpanKey, Arc<Vec<Served>>, SpanWeighter>,
@@ -108,6 +117,7 @@ impl State {
     /// The whole state of `config`, serving with `services`.
     pub fn new(config: Config, services: Services) -> Self {
         let capacity = config.cache_mb.saturating_mul(1 << 20);
+        let revalidate = config.store.revalidate;
         let cache = Cache::with_weighter(1024, capacity, FactsWeighter);
         let Services {
             storage,
@@ -131,6 +141,10 @@ impl State {
             c4gh,
             cache,
             locations: Cache::new(16 << 10),
+            changes: Arc::new(match revalidate {
+                None => Changes::new(),
+                Some(_) => Changes::off(),
+            }),
             // An eighth of the facts cache's memory.
             spans: Cache::with_weighter(1024, (capacity / 8).max(1 << 20), SpanWeighter),
         }
@@ -209,18 +223,21 @@ impl State {
 
     /// Forgets where `located` was found: its objects changed, so the next ticket asks again.
     pub fn forget(&self, located: &Located) {
-        self.locations.retain(|_, (cached, _)| cached != located);
+        self.locations.retain(|_, (cached, _, _)| cached != located);
     }
 
-    /// The files behind `id` in `format`: as found within the last `revalidate` seconds, or
-    /// asked of storage again (whose answer carries the objects' current identities, so a
-    /// replaced file gets new facts). With a warm cache a ticket costs no storage request.
+    /// The files behind `id` in `format`: as found within the last `revalidate` seconds (or,
+    /// without `revalidate`, as found in local folders that have not changed since), or asked of
+    /// storage again (whose answer carries the objects' current identities, so a replaced file
+    /// gets new facts). With a warm cache a ticket costs no storage request.
     pub async fn locate(&self, id: &str, format: Format) -> Result<Located, Error> {
-        let revalidate = self.config.store.revalidate.unwrap_or_default();
         let key = (id.to_owned(), format);
+        let Some(revalidate) = self.config.store.revalidate else {
+            return self.locate_watched(key).await;
+        };
 
         if !revalidate.is_zero()
-            && let Some((located, found)) = self.locations.get(&key)
+            && let Some((located, found, _)) = self.locations.get(&key)
             && found.elapsed() < revalidate
         {
             return Ok(located);
@@ -229,7 +246,51 @@ impl State {
         let located = ids::locate(&self.storage, id, format).await?;
         if !revalidate.is_zero() {
             self.locations
-                .insert(key, (located.clone(), Instant::now()));
+                .insert(key, (located.clone(), Instant::now(), None));
+        }
+        Ok(located)
+    }
+
+    /// [`State::locate`] for local files: trusted while their folder reports no change (and for
+    /// [`WATCHED_AT_MOST`]); the folder is watched before the files are looked at, so a change
+    /// made after the look is always seen.
+    async fn locate_watched(&self, key: (String, Format)) -> Result<Located, Error> {
+        if let Some((located, found, Some(count))) = self.locations.get(&key)
+            && found.elapsed() < WATCHED_AT_MOST
+            && self.changes.count() == Some(count)
+        {
+            return Ok(located);
+        }
+
+        let (id, format) = &key;
+        let folders = self
+            .storage
+            .local_path(id)
+            .map(|(root, path)| folders(root, &path));
+        let watched = match folders {
+            Some(folders) => {
+                let changes = Arc::clone(&self.changes);
+                blocking(move || changes.watch(&folders)).await
+            }
+            None => false,
+        };
+        let count = self.changes.count();
+
+        let located = ids::locate(&self.storage, id, *format).await?;
+        if let (true, Some(count)) = (watched, count) {
+            let paths = [&located.data, &located.index]
+                .map(|key| self.storage.local_path(key).map(|(_, path)| path));
+            // A link to a file elsewhere is not watched: it is looked at each time.
+            let plain = blocking(move || {
+                paths
+                    .iter()
+                    .all(|path| path.as_deref().is_some_and(is_plain_entry))
+            })
+            .await;
+            if plain {
+                self.locations
+                    .insert(key, (located.clone(), Instant::now(), Some(count)));
+            }
         }
         Ok(located)
     }
