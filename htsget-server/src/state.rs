@@ -26,6 +26,9 @@ use crate::{
 /// escape the kernel's notice (a network file system written from another host).
 const WATCHED_AT_MOST: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// How many opened data files are kept (each may hold a file descriptor).
+const OPENED: usize = 64;
+
 /// What a state serves with, built from its configuration before the state is made whole.
 #[derive(Debug)]
 pub struct Services {
@@ -68,6 +71,9 @@ pub struct State {
     /// Where ids were found, when, and (for local files) at which count of changes: trusted
     /// for `revalidate`, or while no change is seen, before storage is asked again.
     locations: Cache<(String, Format), (Located, Instant, Option<Count>)>,
+    /// Data files opened for tickets that read them (Crypt4GH headers, encrypted spans), by
+    /// location: a replaced file is located anew, so never answered from a stale handle.
+    opened: Cache<Located, Arc<dyn Object>>,
     /// Changes to the local folders of located ids (`revalidate` not set).
     changes: Arc<Changes>,
     /// The contents of BGZF spans of encrypted files, by file identity and span: their cut
@@ -141,6 +147,7 @@ impl State {
             c4gh,
             cache,
             locations: Cache::new(16 << 10),
+            opened: Cache::new(OPENED),
             changes: Arc::new(match revalidate {
                 None => Changes::new(),
                 Some(_) => Changes::off(),
@@ -206,18 +213,23 @@ impl State {
         None
     }
 
-    /// Opens the data file of `located` as it was when located; if it has changed since, the
-    /// location is forgotten and the change reported (a 503: ask again).
+    /// Opens the data file of `located` as it was when located (or gives the handle a ticket of
+    /// the same location opened); if it has changed since, the location is forgotten and the
+    /// change reported (a 503: ask again).
     pub async fn open_located(&self, located: &Located) -> Result<Arc<dyn Object>, Error> {
         let io = |source| Error::Io {
             what: "data file",
             source,
         };
+        if let Some(object) = self.opened.get(located) {
+            return Ok(object);
+        }
         let object = self.storage.open(&located.data).await.map_err(io)?;
         if object.metadata() != &located.data_metadata {
             self.forget(located);
             return Err(io(Fault::Changed.into()));
         }
+        self.opened.insert(located.clone(), Arc::clone(&object));
         Ok(object)
     }
 
