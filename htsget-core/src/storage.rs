@@ -209,6 +209,9 @@ pub struct Metadata {
     encryption: Encryption,
 }
 
+/// The suffix of the keys of Crypt4GH files.
+const CRYPT4GH_SUFFIX: &str = ".c4gh";
+
 /// How an object's bytes are stored: what a server must never serve as they are read.
 #[derive(Clone, Copy, Debug, Default, Eq, Hash, PartialEq)]
 #[non_exhaustive]
@@ -219,6 +222,16 @@ pub enum Encryption {
     /// Decrypted from a Crypt4GH file (`key.c4gh`): the bytes read are its plaintext, which
     /// only the key holder may see.
     Crypt4gh,
+}
+
+impl Encryption {
+    /// The key of the stored object that `key` is read from: `key.c4gh` for a Crypt4GH file.
+    pub fn stored_key(self, key: &str) -> std::borrow::Cow<'_, str> {
+        match self {
+            Self::None => key.into(),
+            Self::Crypt4gh => format!("{key}{CRYPT4GH_SUFFIX}").into(),
+        }
+    }
 }
 
 impl Metadata {
@@ -319,4 +332,15 @@ pub(crate) fn test_run<F: std::future::Future>(future: F) -> F::Output {
         .build()
         .expect("a runtime")
         .block_on(future)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_stored_key_with_each_encryption() {
+        assert_eq!(Encryption::None.stored_key("a/x.bam"), "a/x.bam");
+        assert_eq!(Encryption::Crypt4gh.stored_key("a/x.bam"), "a/x.bam.c4gh");
+    }
 }

@@ -290,8 +290,12 @@ impl State {
 
         let located = ids::locate(&self.storage, id, *format).await?;
         if let (true, Some(count)) = (watched, count) {
-            let paths = [&located.data, &located.index]
-                .map(|key| self.storage.local_path(key).map(|(_, path)| path));
+            let stored = [
+                (&located.data, &located.data_metadata),
+                (&located.index, &located.index_metadata),
+            ]
+            .map(|(key, metadata)| metadata.encryption().stored_key(key).into_owned());
+            let paths = stored.map(|key| self.storage.local_path(&key).map(|(_, path)| path));
             // A link to a file elsewhere is not watched: it is looked at each time.
             let plain = blocking(move || {
                 paths

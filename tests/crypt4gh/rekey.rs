@@ -314,3 +314,48 @@ fn the_server_key_is_read_again_on_hangup() {
     server.await_log("configuration reloaded", 1);
     assert_eq!((status("old"), status("new")), (500, 200));
 }
+
+#[test]
+fn a_replaced_encrypted_file_is_answered_afresh() {
+    let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::Crypt4gh]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (server_sk, server_pk) = keygen(tmp.path(), "server");
+    let (_, client_pk) = keygen(tmp.path(), "client");
+    let root = tmp.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    // Encrypted beside, then renamed over, as an operator replacing a file would.
+    let place = |name: &str| {
+        let staged = tmp.path().join("staged.c4gh");
+        let bam = dir.join(format!("bam/{name}.bam"));
+        assert!(crypt4gh(
+            &["encrypt", "--recipient_pk", server_pk.to_str().unwrap()],
+            &bam,
+            &staged
+        ));
+        std::fs::rename(&staged, root.join("na.bam.c4gh")).unwrap();
+        let index = tmp.path().join("staged.bai");
+        std::fs::copy(dir.join(format!("bam/{name}.bam.bai")), &index).unwrap();
+        std::fs::rename(&index, root.join("na.bam.bai")).unwrap();
+    };
+    place("htsnexus_test_NA12878");
+    let server = TestServer::start(Some(&root), move |config| config.c4gh_key = Some(server_sk));
+    let client = STANDARD.encode(std::fs::read(&client_pk).unwrap());
+    let ask = |reference: &str| {
+        let target = format!("/reads/na?referenceName={reference}&encryptionScheme=C4GH");
+        let headers = [("Htsget-Context-Public-Key", client.as_str())];
+        request(server.addr, "GET", &target, &headers, b"").status
+    };
+    assert_eq!(ask("11"), 200);
+    assert_eq!(ask("11"), 200, "from what the first ticket found");
+
+    place("index_level0");
+    assert_eq!(
+        ask("CHROMOSOME_I"),
+        200,
+        "the new file's references are served"
+    );
+    assert_eq!(ask("11"), 404, "the old file's index is not used");
+}

@@ -12,9 +12,6 @@ use crate::crypt4gh::{
     segments::{self, ENCRYPTED, PLAIN},
 };
 
-/// The suffix of encrypted files.
-pub(super) const SUFFIX: &str = ".c4gh";
-
 /// The largest header read (64 packets of 64 KiB).
 const MAX_HEADER: u64 = 16 + header::MAX_PACKETS as u64 * header::MAX_PACKET_BYTES as u64;
 
@@ -53,7 +50,7 @@ impl Crypt4ghStorage {
     /// `NotFound` if it is not there; `InvalidData` if its header does not open with this
     /// server's key, holds an edit list, or its size cannot be a Crypt4GH file.
     async fn open_encrypted(&self, key: &str) -> io::Result<Arc<Encrypted>> {
-        let name = format!("{key}{SUFFIX}");
+        let name = Encryption::Crypt4gh.stored_key(key).into_owned();
         let object = self.inner.open(&name).await?;
         let cached = (name, object.metadata().identity().clone());
         let encrypted = match self.opened.get(&cached) {
