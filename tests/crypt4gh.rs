@@ -23,6 +23,7 @@ use crate::common::{Tool, block_on, data_dir, require};
 
 mod granted;
 mod rekey;
+mod scheme;
 mod served;
 
 /// Runs a python `crypt4gh` command with `stdin` from a file and `stdout` to one; its

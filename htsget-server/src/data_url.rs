@@ -19,7 +19,7 @@ mod signer;
 
 pub(crate) use self::signer::unix_now;
 pub use self::{
-    nonce::Nonce,
+    nonce::{Nonce, TicketKeys},
     signer::{FileSigner, KeyError, MIN_KEY_BYTES, Refused, Signer},
 };
 

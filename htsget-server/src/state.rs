@@ -12,6 +12,8 @@ use quick_cache::sync::Cache;
 
 #[cfg(feature = "access")]
 use crate::access::Access;
+#[cfg(feature = "crypt4gh")]
+use crate::data_url::TicketKeys;
 use crate::{
     blocking::blocking,
     changes::{Changes, Count, folders, is_plain_entry},
@@ -41,9 +43,9 @@ pub struct Services {
     pub access: Option<Access>,
     /// Signs data URLs (with access control on).
     pub signer: Option<Signer>,
-    /// The Crypt4GH secret key, when encrypted files are served.
+    /// Where Crypt4GH tickets' data keys come from.
     #[cfg(feature = "crypt4gh")]
-    pub c4gh: Option<Arc<htsget_core::crypt4gh::keys::SecretKey>>,
+    pub ticket_keys: TicketKeys,
     /// The metrics (shared across reloads).
     pub metrics: Arc<Metrics>,
 }
@@ -64,9 +66,9 @@ pub struct State {
     pub signer: Option<Signer>,
     /// The metrics (shared across reloads).
     pub metrics: Arc<Metrics>,
-    /// The Crypt4GH secret key, when encrypted files are served.
+    /// Where Crypt4GH tickets' data keys come from.
     #[cfg(feature = "crypt4gh")]
-    pub c4gh: Option<Arc<htsget_core::crypt4gh::keys::SecretKey>>,
+    pub ticket_keys: TicketKeys,
     cache: Cache<Located, Arc<FileFacts>, FactsWeighter>,
     /// Where ids were found, when, and (for local files) at which count of changes: trusted
     /// for `revalidate`, or while no change is seen, before storage is asked again.
@@ -132,7 +134,7 @@ impl State {
             access,
             signer,
             #[cfg(feature = "crypt4gh")]
-            c4gh,
+            ticket_keys,
             metrics,
         } = services;
         Self {
@@ -144,7 +146,7 @@ impl State {
             signer,
             metrics,
             #[cfg(feature = "crypt4gh")]
-            c4gh,
+            ticket_keys,
             cache,
             locations: Cache::new(16 << 10),
             opened: Cache::new(OPENED),

@@ -1,6 +1,7 @@
-//! Encrypted files served re-keyed: every ground-truth row, with the data files encrypted for
-//! the server's key by python crypt4gh (indexes plain for some files, encrypted for others):
-//! the ticket's payload, decrypted by python crypt4gh with the client's secret key, reads in
+//! Crypt4GH payloads of every ground-truth row: of files encrypted for the server's key by
+//! python crypt4gh (indexes plain for some files, encrypted for others), re-keyed or passed
+//! through; and of the plain files, encrypted on the fly (from a folder, and from a bucket).
+//! The ticket's payload, decrypted by python crypt4gh with the client's secret key, reads in
 //! samtools/bcftools with empty stderr and gives the row's count.
 
 use std::{collections::BTreeSet, path::Path};
@@ -12,9 +13,62 @@ use super::{crypt4gh, keygen};
 use crate::{
     clients::ticket_url,
     common::{Tool, data_dir, require},
-    ground_truth::{count_reads, count_variants, rows},
+    ground_truth::{Row, count_reads, count_variants, rows},
     server::{Reply, TestServer, payload, request},
 };
+
+#[test]
+fn every_ground_truth_row_of_plain_files_encrypted_on_the_fly() {
+    let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::Crypt4gh, Tool::Samtools, Tool::Bcftools]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (client_sk, client_pk) = keygen(tmp.path(), "client");
+    // No server key: a plain file needs none to be encrypted for a client.
+    let server = TestServer::shared(&dir);
+    let rows = rows(&dir);
+    let (passed, failures) =
+        decrypted_rows(&server, &dir, &rows, tmp.path(), &client_sk, &client_pk);
+    println!("Crypt4GH on the fly: {passed} rows right");
+    assert!(passed > 200, "too few rows checked: {passed}");
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn every_ground_truth_row_of_plain_objects_encrypted_on_the_fly_from_a_bucket() {
+    let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::Crypt4gh, Tool::Samtools, Tool::Bcftools, Tool::Moto]) {
+        return;
+    }
+    let Some(moto) = crate::object_store::moto::Moto::start() else {
+        return;
+    };
+    moto.upload("genomes", "archive", &dir);
+    let tmp = tempfile::tempdir().unwrap();
+    let (client_sk, client_pk) = keygen(tmp.path(), "client");
+    let options = moto.settings();
+    let server = TestServer::start(None, move |config| {
+        config.data = Some("s3://genomes/archive".into());
+        config.store.options = options.into_iter().collect();
+    });
+    let rows = rows(&dir);
+    let (passed, failures) =
+        decrypted_rows(&server, &dir, &rows, tmp.path(), &client_sk, &client_pk);
+    println!("Crypt4GH on the fly from S3: {passed} rows right");
+    assert!(passed > 200, "too few rows checked: {passed}");
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
 
 #[test]
 fn every_ground_truth_row_re_keyed() {
@@ -68,56 +122,8 @@ fn every_ground_truth_row(passthrough: bool) {
         config.c4gh_key = Some(key);
         config.c4gh_passthrough = passthrough;
     });
-    let client_header = STANDARD.encode(std::fs::read(&client_pk).unwrap());
-    let headers = [("Htsget-Context-Public-Key", client_header.as_str())];
-    let (mut passed, mut failures) = (0, Vec::new());
-
-    for (i, row) in rows.iter().enumerate() {
-        let url = ticket_url(&server.url, row) + "&encryptionScheme=C4GH";
-        let target = url.strip_prefix(&server.url).unwrap();
-        let reply: Reply = request(server.addr, "GET", target, &headers, b"");
-        if row.not_in_header {
-            if reply.status != 404 {
-                failures.push(format!("{target}: expected 404, got {}", reply.status));
-            }
-            continue;
-        }
-        if reply.status != 200 {
-            failures.push(format!(
-                "{target}: {} {}",
-                reply.status,
-                String::from_utf8_lossy(&reply.body)
-            ));
-            continue;
-        }
-        let sealed = tmp.path().join(format!("{i}.c4gh"));
-        std::fs::write(&sealed, payload(server.addr, &reply.json())).unwrap();
-        let out = tmp.path().join(format!("{i}.{}", row.format.extension()));
-        if !crypt4gh(
-            &["decrypt", "--sk", client_sk.to_str().unwrap()],
-            &sealed,
-            &out,
-        ) {
-            failures.push(format!(
-                "{target}: python crypt4gh cannot decrypt the payload"
-            ));
-            continue;
-        }
-        let out = out.to_str().unwrap();
-        let reference = row
-            .reference
-            .as_ref()
-            .map(|r| dir.join(r).to_string_lossy().into_owned());
-        let count = match row.format {
-            Format::Bam | Format::Cram => count_reads(out, row, reference.as_deref()),
-            Format::Vcf | Format::Bcf => count_variants(out, row),
-        };
-        match count {
-            Ok(count) if count == row.count => passed += 1,
-            Ok(count) => failures.push(format!("{target}: count {count}, expected {}", row.count)),
-            Err(why) => failures.push(format!("{target}: {why}")),
-        }
-    }
+    let (passed, failures) =
+        decrypted_rows(&server, &dir, &rows, tmp.path(), &client_sk, &client_pk);
     println!("Crypt4GH (pass-through: {passthrough}): {passed} rows right");
     assert!(passed > 200, "too few rows checked: {passed}");
     assert!(
@@ -244,4 +250,68 @@ fn pass_through_with_direct_urls_from_an_s3_bucket() {
     let direct = crate::common::run("samtools", &["view", "-c", bam.to_str().unwrap(), region]);
     assert!(count.status.success() && count.stderr.is_empty());
     assert_eq!(count.stdout, direct.stdout);
+}
+
+/// Each of `rows` asked of `server` in Crypt4GH for the client's key `client_pk`, the payload
+/// decrypted by python crypt4gh with `client_sk` (in `tmp`) and counted: the rows right, and
+/// what went wrong with the others.
+fn decrypted_rows(
+    server: &TestServer,
+    dir: &Path,
+    rows: &[Row],
+    tmp: &Path,
+    client_sk: &Path,
+    client_pk: &Path,
+) -> (usize, Vec<String>) {
+    let client_header = STANDARD.encode(std::fs::read(client_pk).unwrap());
+    let headers = [("Htsget-Context-Public-Key", client_header.as_str())];
+    let (mut passed, mut failures) = (0, Vec::new());
+
+    for (i, row) in rows.iter().enumerate() {
+        let url = ticket_url(&server.url, row) + "&encryptionScheme=C4GH";
+        let target = url.strip_prefix(&server.url).unwrap();
+        let reply: Reply = request(server.addr, "GET", target, &headers, b"");
+        if row.not_in_header {
+            if reply.status != 404 {
+                failures.push(format!("{target}: expected 404, got {}", reply.status));
+            }
+            continue;
+        }
+        if reply.status != 200 {
+            failures.push(format!(
+                "{target}: {} {}",
+                reply.status,
+                String::from_utf8_lossy(&reply.body)
+            ));
+            continue;
+        }
+        let sealed = tmp.join(format!("{i}.c4gh"));
+        std::fs::write(&sealed, payload(server.addr, &reply.json())).unwrap();
+        let out = tmp.join(format!("{i}.{}", row.format.extension()));
+        if !crypt4gh(
+            &["decrypt", "--sk", client_sk.to_str().unwrap()],
+            &sealed,
+            &out,
+        ) {
+            failures.push(format!(
+                "{target}: python crypt4gh cannot decrypt the payload"
+            ));
+            continue;
+        }
+        let out = out.to_str().unwrap();
+        let reference = row
+            .reference
+            .as_ref()
+            .map(|r| dir.join(r).to_string_lossy().into_owned());
+        let count = match row.format {
+            Format::Bam | Format::Cram => count_reads(out, row, reference.as_deref()),
+            Format::Vcf | Format::Bcf => count_variants(out, row),
+        };
+        match count {
+            Ok(count) if count == row.count => passed += 1,
+            Ok(count) => failures.push(format!("{target}: count {count}, expected {}", row.count)),
+            Err(why) => failures.push(format!("{target}: {why}")),
+        }
+    }
+    (passed, failures)
 }

@@ -96,6 +96,21 @@ impl Signer {
         Ok(Self { mac, ttl })
     }
 
+    /// A secret for `purpose` derived from this signer's key (HMAC of the purpose), for what
+    /// replicas sharing the key must agree on besides signatures. The purpose starts with 0xFF,
+    /// which no signed message does (they start with a key's length, far below 2^56), so no
+    /// signature in a URL ever equals a derived secret.
+    ///
+    /// # Panics
+    ///
+    /// If `purpose` does not start with 0xFF.
+    pub fn derive(&self, purpose: &[u8]) -> [u8; 32] {
+        assert_eq!(purpose.first(), Some(&0xFF), "a derived secret's purpose");
+        let mut mac = self.mac.clone();
+        mac.update(purpose);
+        mac.finalize().into_bytes().into()
+    }
+
     /// This signer's key with URLs that live for `ttl`.
     pub fn with_ttl(&self, ttl: Duration) -> Self {
         Self {

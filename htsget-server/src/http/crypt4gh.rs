@@ -11,7 +11,7 @@ mod serve;
 use htsget_core::{
     Error, Reason,
     crypt4gh::{
-        keys::{PublicKey, SecretKey},
+        keys::PublicKey,
         segments::{self, PLAIN},
     },
 };
@@ -19,10 +19,6 @@ use hyper::header::HeaderValue;
 
 pub(super) use self::serve::serve;
 use super::error::ApiError;
-use crate::data_url::Nonce;
-
-/// What ticket keys are derived for.
-const PURPOSE: &[u8] = b"htsget re-key ticket";
 
 /// A bad request of a re-encrypted URL.
 fn bad(message: &'static str) -> ApiError {
@@ -30,22 +26,14 @@ fn bad(message: &'static str) -> ApiError {
 }
 
 /// The client's public key from the `Htsget-Context-Public-Key` header's value.
-pub(super) fn client_key(value: Option<&HeaderValue>) -> Result<PublicKey, ApiError> {
+pub(super) fn client_key(value: &HeaderValue) -> Result<PublicKey, ApiError> {
     let refuse = |message: &'static str| Error::invalid_input(Reason::ClientKey, message);
-    let value = value.ok_or_else(|| {
-        refuse("encryptionScheme=C4GH needs the client's public key in Htsget-Context-Public-Key")
-    })?;
     let value = value
         .to_str()
         .map_err(|_| refuse("the Htsget-Context-Public-Key header is not base64"))?;
     PublicKey::from_header_value(value).map_err(|_| {
         refuse("the Htsget-Context-Public-Key header is not a Crypt4GH public key").into()
     })
-}
-
-/// The data key of the ticket of `nonce`, derived from the server's secret.
-fn ticket_key(secret: &SecretKey, nonce: &Nonce) -> [u8; 32] {
-    secret.derive_key(PURPOSE, nonce.to_hex().as_bytes())
 }
 
 /// `plain` encrypted with `key` in segments under random nonces (these bytes are made once,

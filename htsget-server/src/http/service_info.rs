@@ -9,6 +9,8 @@ use crate::config::ServiceConfig;
 
 /// The service-info document for `endpoint`. Mind the spellings: `fieldsParameterEffective`
 /// (singular) and `tagsParametersEffective` (plural) are what the specification says.
+/// `encryptionSchemes` (ours, after the `encryptionScheme` parameter of hts-specs PR #808)
+/// lists the values that parameter may take here.
 pub(crate) fn document(service: &ServiceConfig, endpoint: Endpoint) -> serde_json::Value {
     let formats: Vec<&str> = endpoint.formats().iter().map(|f| f.as_str()).collect();
     let mut info = json!({
@@ -22,6 +24,7 @@ pub(crate) fn document(service: &ServiceConfig, endpoint: Endpoint) -> serde_jso
             "formats": formats,
             "fieldsParameterEffective": false,
             "tagsParametersEffective": false,
+            "encryptionSchemes": super::ticket::SCHEMES,
         },
     });
 

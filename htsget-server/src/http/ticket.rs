@@ -13,7 +13,8 @@ use hyper::{
     header::{self, HeaderValue},
 };
 
-use self::policy::{ClientKey, Policy};
+pub(crate) use self::policy::ClientKey;
+use self::policy::Policy;
 #[cfg(feature = "crypt4gh")]
 use super::crypt4gh;
 use super::{Response, error::ApiError, full};
@@ -90,13 +91,13 @@ pub(crate) async fn handle(
     #[cfg(feature = "access")]
     admit::permitted(state, id, admission.as_ref(), &query)?;
 
-    let client = client_key(scheme.as_deref(), request_key.as_ref())?;
+    let asked = asked(scheme.as_deref(), request_key.as_ref())?;
 
     let located = state.locate(id, query.format()).await?;
     let facts = state.facts(&located).await?;
     // No I/O: blocks cut inside are re-encoded when their URL is fetched.
     let plan = resolve(&query, &facts)?;
-    let ticket = Policy::choose(state, &located, client)
+    let ticket = Policy::choose(state, &located, asked)
         .await?
         .ticket(state, &located, &plan)
         .await?;
@@ -111,29 +112,89 @@ pub(crate) async fn handle(
 /// The request header holding the client's Crypt4GH public key (base64 of its key file).
 const CLIENT_KEY: &str = "htsget-context-public-key";
 
-/// The Crypt4GH key of a client that asked for a Crypt4GH stream with `encryptionScheme=C4GH`
-/// (any case), from the `Htsget-Context-Public-Key` header's `value`.
-fn client_key(
-    scheme: Option<&str>,
-    value: Option<&HeaderValue>,
-) -> Result<Option<ClientKey>, ApiError> {
-    match scheme {
-        None => Ok(None),
-        #[cfg(feature = "crypt4gh")]
-        Some(scheme) if scheme.eq_ignore_ascii_case("C4GH") => {
-            Ok(Some(crypt4gh::client_key(value)?))
-        }
+/// What a request asked of the payload's encryption (`encryptionScheme`, and the client's key).
+pub(super) struct Asked {
+    /// `encryptionScheme` was `crypt4gh` (or `c4gh`): a Crypt4GH payload, if the key came.
+    pub(super) crypt4gh: bool,
+    /// The client's Crypt4GH public key, when it asked for Crypt4GH and sent one.
+    pub(super) key: Option<ClientKey>,
+}
+
+/// The `encryptionScheme` values served, as service-info lists them.
+pub(crate) const SCHEMES: &[&str] = if cfg!(feature = "crypt4gh") {
+    &["none", "crypt4gh"]
+} else {
+    &["none"]
+};
+
+/// What `scheme` (`encryptionScheme`, any case: `crypt4gh` or `c4gh`, `none`) and the
+/// `Htsget-Context-Public-Key` header's `value` ask for. The key is read only when Crypt4GH is
+/// asked for; without one, a plain file is served plain (what the GA4GH compliance suite and
+/// servers without Crypt4GH expect) and an encrypted one refused.
+fn asked(scheme: Option<&str>, value: Option<&HeaderValue>) -> Result<Asked, ApiError> {
+    let crypt4gh = match scheme {
+        None => false,
+        Some(s) if s.eq_ignore_ascii_case("none") => false,
+        Some(s) if s.eq_ignore_ascii_case("crypt4gh") || s.eq_ignore_ascii_case("c4gh") => true,
         Some(_) => {
-            let _ = value;
-            Err(Error::invalid_input(
+            return Err(Error::invalid_input(
                 Reason::EncryptionScheme,
-                if cfg!(feature = "crypt4gh") {
-                    "the only encryptionScheme served is C4GH"
-                } else {
-                    "no encryptionScheme is served here (this build has no Crypt4GH)"
-                },
+                "encryptionScheme is crypt4gh (also c4gh) or none",
             )
-            .into())
+            .into());
         }
+    };
+    let key = match value {
+        Some(value) if crypt4gh => Some(client_key(value)?),
+        _ => None,
+    };
+    Ok(Asked { crypt4gh, key })
+}
+
+/// The client's Crypt4GH public key from the `Htsget-Context-Public-Key` header's `value`.
+#[cfg(feature = "crypt4gh")]
+fn client_key(value: &HeaderValue) -> Result<ClientKey, ApiError> {
+    crypt4gh::client_key(value)
+}
+
+/// There is no Crypt4GH key to read in a build without Crypt4GH.
+#[cfg(not(feature = "crypt4gh"))]
+fn client_key(_: &HeaderValue) -> Result<ClientKey, ApiError> {
+    Err(Error::invalid_input(
+        Reason::EncryptionScheme,
+        "Crypt4GH payloads are not served here (this build has no Crypt4GH)",
+    )
+    .into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_asked_with_each_scheme() {
+        for scheme in ["crypt4gh", "c4gh", "C4GH", "Crypt4GH"] {
+            let asked = asked(Some(scheme), None).unwrap();
+            assert!(asked.crypt4gh && asked.key.is_none(), "{scheme}");
+        }
+        for scheme in [None, Some("none"), Some("NONE")] {
+            assert!(!asked(scheme, None).unwrap().crypt4gh, "{scheme:?}");
+        }
+        for scheme in ["rot13", "", "c4gh ", "crypt4gh,none"] {
+            let Err(ApiError::Htsget(error)) = asked(Some(scheme), None) else {
+                panic!("{scheme:?} accepted");
+            };
+            assert_eq!(error.reason(), Some(Reason::EncryptionScheme));
+        }
+    }
+
+    #[test]
+    fn test_asked_with_a_key_read_only_for_crypt4gh() {
+        let bad = HeaderValue::from_static("not a key");
+        // Not asked for Crypt4GH: the header is not read.
+        assert!(asked(None, Some(&bad)).unwrap().key.is_none());
+        assert!(asked(Some("none"), Some(&bad)).unwrap().key.is_none());
+        // Asked: a malformed key is refused.
+        assert!(asked(Some("crypt4gh"), Some(&bad)).is_err());
     }
 }

@@ -18,6 +18,8 @@ use super::StartError;
 #[cfg(feature = "access")]
 use crate::access::Access;
 use crate::blocking::blocking;
+#[cfg(feature = "crypt4gh")]
+use crate::data_url::{KeyError, TicketKeys};
 #[cfg(feature = "metrics")]
 use crate::metrics::Counted;
 use crate::{
@@ -204,6 +206,8 @@ pub(super) async fn build(
         let scheme = if tls.is_some() { "https" } else { "http" };
         format!("{scheme}://{local}")
     });
+    #[cfg(feature = "crypt4gh")]
+    let ticket_keys = ticket_keys(&config, c4gh.as_deref(), signer.as_ref(), previous).await?;
     let services = Services {
         storage: Roots::new(roots),
         public_url,
@@ -211,11 +215,46 @@ pub(super) async fn build(
         access,
         signer,
         #[cfg(feature = "crypt4gh")]
-        c4gh,
+        ticket_keys,
         metrics,
     };
     let state = State::new(config, services);
     Ok((state, tls, root))
+}
+
+/// What the secret of Crypt4GH ticket keys is derived for (0xFF first: see [`Signer::derive`]).
+#[cfg(feature = "crypt4gh")]
+const TICKET_KEYS: &[u8] = b"\xffhtsget crypt4gh ticket keys";
+
+/// The secret Crypt4GH tickets' data keys come from, the same on every replica configured
+/// alike: derived from the Crypt4GH key, else from the URL-signing key (`--url-key` is read for
+/// this even with access control off), else made now (and kept across reloads).
+#[cfg(feature = "crypt4gh")]
+async fn ticket_keys(
+    config: &Config,
+    c4gh: Option<&SecretKey>,
+    signer: Option<&Signer>,
+    previous: Option<&State>,
+) -> Result<TicketKeys, StartError> {
+    if let Some(secret) = c4gh {
+        return Ok(TicketKeys::new(&secret.derive_key(TICKET_KEYS, b"")));
+    }
+    let signer = match (signer, &config.access.url_key) {
+        (Some(signer), _) => Some(signer.clone()),
+        (None, Some(file)) => {
+            let (file, ttl) = (file.clone(), config.access.url_ttl);
+            let signer = blocking(move || Signer::load(Some(&file), ttl)).await;
+            Some(signer.map_err(StartError::UrlKey)?)
+        }
+        (None, None) => None,
+    };
+    if let Some(signer) = signer {
+        return Ok(TicketKeys::new(&signer.derive(TICKET_KEYS)));
+    }
+    match previous.map(|state| &state.ticket_keys) {
+        Some(keys) if keys.is_generated() => Ok(keys.clone()),
+        _ => TicketKeys::generated().map_err(|e| StartError::UrlKey(KeyError::Random(e))),
+    }
 }
 
 #[cfg(feature = "crypt4gh")]

@@ -14,7 +14,7 @@ use htsget_core::{
         layout::{Layout, Window},
         segments,
     },
-    storage::{Encrypted, Metadata, Object as _},
+    storage::{Encrypted, Encryption, Metadata, Object as _},
 };
 
 use super::{bad, seal_inline};
@@ -27,8 +27,6 @@ use crate::{
 };
 
 /// The suffix of stored Crypt4GH objects.
-const SUFFIX: &str = ".c4gh";
-
 /// A pass-through ticket in the making.
 pub(crate) struct PassThrough {
     client: PublicKey,
@@ -56,7 +54,7 @@ impl PassThrough {
             .crypt4gh()
             .cloned()
             .ok_or_else(|| bad("this file is not encrypted"))?;
-        let raw_key = format!("{}{SUFFIX}", located.data);
+        let raw_key = Encryption::Crypt4gh.stored_key(&located.data).into_owned();
         let raw = encrypted.stored().metadata().clone();
         let direct = state.storage.urls(&located.data) == UrlMode::Direct;
         let now = crate::data_url::unix_now();

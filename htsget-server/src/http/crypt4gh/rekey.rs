@@ -1,5 +1,6 @@
-//! Re-keyed Crypt4GH tickets: a fresh data key per ticket, derived from the server's secret and
-//! a nonce the ticket's URLs carry, so any replica serves any URL of it. The ticket is an
+//! Re-keyed Crypt4GH tickets, of encrypted files (re-keyed) and plain ones (encrypted on the
+//! fly) alike: a fresh data key per ticket, derived from the secret the replicas share and a
+//! nonce the ticket's URLs carry, so any replica serves any URL of it. The ticket is an
 //! inline Crypt4GH header for the client's key (that data key and an edit list), then, for each
 //! part of the plan, either a URL whose plaintext (a byte range, or a BGZF span's contents) the
 //! data endpoint seals with the ticket key in fresh segments padded at its end, or the part
@@ -7,15 +8,15 @@
 //! the plaintext after it is exactly the plain payload, and the ticket key opens nothing but
 //! what the ticket holds.
 
-use std::borrow::Cow;
+use std::{borrow::Cow, sync::Arc};
 
 use htsget_core::{
     Content, Location, MAX_URL_RANGE, Part, Section, Served, Span,
     crypt4gh::{header, keys::PublicKey, layout::Layout},
-    storage::Encrypted,
+    storage::Object,
 };
 
-use super::{bad, seal_inline, ticket_key};
+use super::seal_inline;
 use crate::{
     data_url::FileSigner,
     data_url::{DataUrl, Nonce, Serves},
@@ -29,7 +30,8 @@ pub(crate) struct ReKey {
     client: PublicKey,
     nonce: Nonce,
     key: [u8; 32],
-    encrypted: Encrypted,
+    /// The file's plaintext (an encrypted file's decrypted view).
+    file: Arc<dyn Object>,
     signer: Option<FileSigner>,
     layout: Layout,
     /// The latest inline bytes: padded if another part follows, exact if they end the stream.
@@ -37,21 +39,13 @@ pub(crate) struct ReKey {
 }
 
 impl ReKey {
-    /// A re-keyed ticket of `located` (an encrypted file) for `client`, under a fresh nonce.
+    /// A re-keyed ticket of `located` (encrypted or plain) for `client`, under a fresh nonce.
     pub(crate) async fn new(
         state: &State,
         located: &Located,
         client: PublicKey,
     ) -> Result<Self, ApiError> {
-        let secret = state
-            .c4gh
-            .as_ref()
-            .ok_or_else(|| bad("encrypted files are not served here"))?;
-        let object = state.open_located(located).await?;
-        let encrypted = object
-            .crypt4gh()
-            .cloned()
-            .ok_or_else(|| bad("this file is not encrypted"))?;
+        let file = state.open_located(located).await?;
         let nonce = Nonce::random().map_err(|e| htsget_core::Error::Io {
             what: "randomness",
             source: std::io::Error::other(e),
@@ -64,9 +58,9 @@ impl ReKey {
             .map(|signer| signer.file(&located.data, &version, Some(&nonce), now));
         Ok(Self {
             client,
-            key: ticket_key(secret, &nonce),
+            key: state.ticket_keys.key(&nonce),
             nonce,
-            encrypted,
+            file,
             signer,
             layout: Layout::new(),
             pending: None,
@@ -97,7 +91,7 @@ impl ReKey {
                 .collect(),
             Content::Span(Span::Bgzf(span)) => {
                 let contents = state
-                    .span_contents(&located.data, &self.encrypted, span)
+                    .span_contents(&located.data, &*self.file, span)
                     .await?;
                 let len: u64 = contents.iter().map(Served::len).sum();
                 if len == 0 {

@@ -1,6 +1,6 @@
 //! The sealing stream of a re-encrypted data URL: the plaintext it serves (file bytes, a BGZF
-//! span's contents) read in jobs of [`BATCH`] segments, opened from the stored ciphertext and
-//! sealed in fresh segments with the ticket key under nonces derived per segment, a few jobs in
+//! span's contents) read in jobs of [`BATCH`] segments (opened from the stored ciphertext of an
+//! encrypted file, read as they are from a plain one) and sealed in fresh segments with the ticket key under nonces derived per segment, a few jobs in
 //! flight, on the blocking pool, in recycled buffers.
 
 use std::{io, sync::Arc};
@@ -13,7 +13,7 @@ use htsget_core::{
         keys::SecretKey,
         segments::{self, ENCRYPTED, PLAIN},
     },
-    storage::Encrypted,
+    storage::{Encrypted, Object},
 };
 use http_body_util::{BodyExt as _, StreamBody};
 use hyper::body::Frame;
@@ -49,9 +49,18 @@ struct Buffers {
     sealed: Pool,
 }
 
+/// The file a stream's plaintext comes from.
+#[derive(Clone)]
+pub(super) enum Plaintext {
+    /// An encrypted file: its stored segments are read and opened.
+    Encrypted(Encrypted),
+    /// A plain file, read as it is.
+    Plain(Arc<dyn Object>),
+}
+
 /// What one job seals: stream segments `first..=last` of a re-keyed URL.
 struct Batch {
-    encrypted: Encrypted,
+    file: Plaintext,
     contents: Arc<Vec<Served>>,
     key: [u8; 32],
     label: Arc<str>,
@@ -70,10 +79,13 @@ enum Source {
     Inline(Vec<u8>),
     /// File plaintext from `offset`, in the stored ciphertext of segments from `first` on.
     Stored {
+        encrypted: Encrypted,
         first: u64,
         ciphertext: Vec<u8>,
         offset: u64,
     },
+    /// File plaintext, read from a plain file (in a recycled buffer).
+    Read(Vec<u8>),
 }
 
 impl Batch {
@@ -103,13 +115,26 @@ impl Batch {
                 }
                 Served::Bytes(range) => {
                     let offset = range.start() + lo - from;
-                    let (first, last) = segments::covering(offset, offset + hi - lo);
                     let buf = std::mem::take(&mut self.ciphertext);
-                    let ciphertext = self.encrypted.ciphertext(first, last, buf).await?;
-                    Source::Stored {
-                        first,
-                        ciphertext,
-                        offset,
+                    match &self.file {
+                        Plaintext::Encrypted(encrypted) => {
+                            let (first, last) = segments::covering(offset, offset + hi - lo);
+                            Source::Stored {
+                                encrypted: encrypted.clone(),
+                                first,
+                                ciphertext: encrypted.ciphertext(first, last, buf).await?,
+                                offset,
+                            }
+                        }
+                        Plaintext::Plain(object) => {
+                            let mut buf = buf;
+                            buf.resize((hi - lo) as usize, 0);
+                            let read = object.read_at(offset, buf).await?;
+                            if read.len() as u64 != hi - lo {
+                                return Err(io::ErrorKind::UnexpectedEof.into());
+                            }
+                            Source::Read(read)
+                        }
                     }
                 }
             };
@@ -135,8 +160,12 @@ impl Batch {
         let [ciphertexts, plains, sealeds] = self.homes.clone();
         let opened = self.open(&sources, &mut plain);
         for (_, _, source) in sources {
-            if let Source::Stored { ciphertext, .. } = source {
-                ciphertexts.give(ciphertext);
+            if let Source::Stored {
+                ciphertext: read, ..
+            }
+            | Source::Read(read) = source
+            {
+                ciphertexts.give(read);
             }
         }
         if let Err(e) = opened {
@@ -165,14 +194,13 @@ impl Batch {
         for (at, len, source) in sources {
             let out = &mut plain[*at..at + len];
             match source {
-                Source::Inline(bytes) => out.copy_from_slice(bytes),
+                Source::Inline(bytes) | Source::Read(bytes) => out.copy_from_slice(bytes),
                 Source::Stored {
+                    encrypted,
                     first,
                     ciphertext,
                     offset,
-                } => self
-                    .encrypted
-                    .decrypt_into(*first, ciphertext, *offset, out)?,
+                } => encrypted.decrypt_into(*first, ciphertext, *offset, out)?,
             }
         }
         Ok(())
@@ -183,7 +211,7 @@ impl Batch {
 /// segments, [`AHEAD`] at once; each segment's nonce is derived from the ticket key, the URL's
 /// `label` and the segment's index, so any replica gives the same bytes for the same URL.
 pub(super) fn stream(
-    encrypted: Encrypted,
+    file: Plaintext,
     contents: Arc<Vec<Served>>,
     key: [u8; 32],
     label: String,
@@ -198,7 +226,7 @@ pub(super) fn stream(
         sealed: Pool::new(),
     };
     let batches = (from..=to).step_by(BATCH as usize).map(move |first| Batch {
-        encrypted: encrypted.clone(),
+        file: file.clone(),
         contents: Arc::clone(&contents),
         key,
         label: Arc::clone(&label),

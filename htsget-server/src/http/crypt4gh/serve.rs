@@ -1,17 +1,14 @@
 //! The data endpoint's side of re-encrypted URLs: the plaintext a URL names (file bytes, or a
-//! BGZF span's contents) of the encrypted file behind its key, sealed anew with the ticket key
-//! of its nonce in fresh segments, the last padded; a `Range` within them is honoured.
+//! BGZF span's contents) of the file behind its key (an encrypted file's, or a plain one's),
+//! sealed anew with the ticket key of its nonce in fresh segments, the last padded; a `Range`
+//! within them is honoured.
 
 use std::sync::Arc;
 
-use htsget_core::{
-    ByteRange, Error, Served,
-    crypt4gh::layout,
-    storage::{Object as _, Storage as _},
-};
+use htsget_core::{ByteRange, Error, Served, crypt4gh::layout, storage::Storage as _};
 use hyper::HeaderMap;
 
-use super::{super::respond, bad, seal, ticket_key};
+use super::{super::respond, bad, seal};
 use crate::{
     data_url::{DataUrl, Serves},
     state::State,
@@ -24,21 +21,15 @@ pub(crate) async fn serve(
     request: &HeaderMap,
     head: bool,
 ) -> Result<super::super::Response, super::super::ApiError> {
-    let (Some(secret), Some(nonce)) = (&state.c4gh, url.nonce()) else {
-        return Err(bad("encrypted files are not served here"));
+    let Some(nonce) = url.nonce() else {
+        return Err(bad("a re-keyed URL carries its ticket's nonce"));
     };
     let object = state
         .storage
         .open(url.key())
         .await
         .map_err(respond::open_error)?;
-    let Some(encrypted) = object.crypt4gh() else {
-        return Err(Error::NotFound {
-            what: "data file".to_owned(),
-        }
-        .into());
-    };
-    if url.version() != Some(&encrypted.metadata().identity().tag()[..]) {
+    if url.version() != Some(&object.metadata().identity().tag()[..]) {
         return Err(Error::NotFound {
             what: "this version of the data file: ask for a new ticket".to_owned(),
         }
@@ -46,7 +37,7 @@ pub(crate) async fn serve(
     }
     let (contents, label) = match url.serves() {
         Some(Serves::Sealed(range)) => {
-            if range.end() > encrypted.metadata().size() {
+            if range.end() > object.metadata().size() {
                 return Err(bad("the range is outside the file"));
             }
             let (start, end) = (range.start(), range.end());
@@ -58,7 +49,7 @@ pub(crate) async fn serve(
         }
         Some(Serves::Span(span)) => {
             let contents = state
-                .span_contents(url.key(), encrypted, &span)
+                .span_contents(url.key(), &*object, &span)
                 .await
                 .map_err(|_| bad("the span does not fit this file's blocks"))?;
             let label = format!("span {}-{}", u64::from(span.start()), u64::from(span.end()));
@@ -76,8 +67,12 @@ pub(crate) async fn serve(
     let body = if head || served.is_empty() {
         super::super::empty()
     } else {
-        let key = ticket_key(secret, nonce);
-        seal::stream(encrypted.clone(), contents, key, label, served)
+        let key = state.ticket_keys.key(nonce);
+        let file = match object.crypt4gh() {
+            Some(encrypted) => seal::Plaintext::Encrypted(encrypted.clone()),
+            None => seal::Plaintext::Plain(object),
+        };
+        seal::stream(file, contents, key, label, served)
     };
     Ok(respond::ranged(body, range, size))
 }

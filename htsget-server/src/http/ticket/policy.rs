@@ -11,7 +11,10 @@ use htsget_core::{
 
 #[cfg(feature = "crypt4gh")]
 use super::super::crypt4gh::{passthrough::PassThrough, rekey::ReKey};
-use super::super::{error::ApiError, locations};
+use super::{
+    super::{error::ApiError, locations},
+    Asked,
+};
 use crate::{
     config::UrlMode,
     data_url::FileSigner,
@@ -23,11 +26,11 @@ use crate::{
 /// The Crypt4GH public key of a client that asks for a Crypt4GH stream (there is none to have
 /// in a build without Crypt4GH).
 #[cfg(feature = "crypt4gh")]
-pub(super) type ClientKey = htsget_core::crypt4gh::keys::PublicKey;
+pub(crate) type ClientKey = htsget_core::crypt4gh::keys::PublicKey;
 /// The Crypt4GH public key of a client that asks for a Crypt4GH stream (there is none to have
 /// in a build without Crypt4GH).
 #[cfg(not(feature = "crypt4gh"))]
-pub(super) type ClientKey = std::convert::Infallible;
+pub(crate) type ClientKey = std::convert::Infallible;
 
 /// How a ticket's parts are placed.
 pub(super) enum Policy {
@@ -44,33 +47,38 @@ pub(super) enum Policy {
 }
 
 impl Policy {
-    /// The policy for `located`, for a client whose Crypt4GH key is `client` when it asked for
-    /// a Crypt4GH stream.
+    /// The policy for `located`, for a client that `asked` for an encryption.
     ///
     /// # Errors
     ///
-    /// 400 for an encrypted file asked in plaintext, or a plain one asked encrypted.
+    /// 400 for an encrypted file asked in plaintext, or in Crypt4GH without the client's key.
     pub(super) async fn choose(
         state: &State,
         located: &Located,
-        client: Option<ClientKey>,
+        asked: Asked,
     ) -> Result<Self, ApiError> {
         let refuse = |message| Err(Error::invalid_input(Reason::EncryptionScheme, message).into());
         let encrypted = located.data_metadata.encryption() == Encryption::Crypt4gh;
-        match (encrypted, client) {
+        match (encrypted, asked.key) {
             #[cfg(feature = "crypt4gh")]
             (true, Some(client)) if state.storage.passthrough(&located.data) => Ok(
                 Self::PassThrough(Box::new(PassThrough::new(state, located, client).await?)),
             ),
+            // Encrypted files re-keyed, plain ones encrypted on the fly: the same stream.
             #[cfg(feature = "crypt4gh")]
-            (true, Some(client)) => Ok(Self::ReKey(Box::new(
+            (_, Some(client)) => Ok(Self::ReKey(Box::new(
                 ReKey::new(state, located, client).await?,
             ))),
-            (true, None) => refuse(
-                "this id is stored encrypted: ask with encryptionScheme=C4GH and your Crypt4GH \
-                 public key in Htsget-Context-Public-Key",
+            #[cfg(not(feature = "crypt4gh"))]
+            (_, Some(never)) => match never {},
+            (true, None) if asked.crypt4gh => refuse(
+                "this id is stored encrypted: send your Crypt4GH public key in \
+                 Htsget-Context-Public-Key",
             ),
-            (false, Some(_)) => refuse("this id is not encrypted: ask without encryptionScheme"),
+            (true, None) => refuse(
+                "this id is stored encrypted: ask with encryptionScheme=crypt4gh and your \
+                 Crypt4GH public key in Htsget-Context-Public-Key",
+            ),
             (false, None) => Ok(match state.storage.urls(&located.data) {
                 UrlMode::Direct => Self::Direct,
                 UrlMode::Server => Self::Server(state.signer.as_ref().map(|signer| {
