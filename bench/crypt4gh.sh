@@ -2,7 +2,8 @@
 # Crypt4GH's price, one run, ratios against the plain file: the 1.8 GB BAM of
 # ../shared/tools/make-large.sh (made once into ./large), encrypted for the server's key by
 # python crypt4gh (once, into ./large-c4gh), served by one server under three prefixes:
-# plain/, rekey/ (re-keyed tickets) and pass/ (pass-through). Measures the cold ticket (first
+# plain/, rekey/ (re-keyed tickets) and pass/ (pass-through); the on-the-fly column asks plain/
+# with encryptionScheme=crypt4gh and the client's key. Measures the cold ticket (first
 # request after start), the warm ticket rate (wrk -c16) and data throughput at 1 and 16
 # connections (wrk on the largest data URL of a 10 Mb region's ticket).
 #
@@ -56,10 +57,10 @@ until curl -s -o /dev/null "http://127.0.0.1:$PORT/reads/service-info"; do sleep
 KEY=$(base64 -w0 "$WORK/client.pub")
 QUERY="referenceName=chr1&start=7000000&end=7100000"
 BIGQUERY="referenceName=chr1&start=5000000&end=15000000"
-url() { # PREFIX [QUERY]: the ticket URL
-  local extra=""
-  [ "$1" != plain ] && extra="&encryptionScheme=C4GH"
-  echo "http://127.0.0.1:$PORT/reads/$1/large?${2:-$QUERY}$extra"
+url() { # COLUMN [QUERY]: the ticket URL (fly: the plain files, encrypted on the fly)
+  local prefix=$1 extra="&encryptionScheme=crypt4gh"
+  case $1 in plain) extra="" ;; fly) prefix=plain ;; esac
+  echo "http://127.0.0.1:$PORT/reads/$prefix/large?${2:-$QUERY}$extra"
 }
 cold() { curl -s -o /dev/null -w '%{time_total}' -H "Htsget-Context-Public-Key: $KEY" "$(url "$1")" | awk '{printf "%.1f", $1 * 1000}'; }
 rate() { # URL [HEADER]: requests/s
@@ -91,9 +92,10 @@ for u in json.load(sys.stdin)["htsget"]["urls"]:
 print(best[1]); print(best[2]); print(best[0])'
 }
 
+COLUMNS=(plain fly rekey pass)
 declare -A COLD WARM ONE SIXTEEN SIZE
-for p in plain rekey pass; do COLD[$p]=$(cold $p); done
-for p in plain rekey pass; do
+for p in "${COLUMNS[@]}"; do COLD[$p]=$(cold $p); done
+for p in "${COLUMNS[@]}"; do
   WARM[$p]=$(rate "$(url $p)")
   mapfile -t D < <(largest $p)
   header=""; [ -n "${D[1]}" ] && header="Range: ${D[1]}"
@@ -103,9 +105,18 @@ for p in plain rekey pass; do
 done
 
 ratio() { echo "scale=2; $1 / $2" | bc; }
-printf '%-34s %12s %12s %12s\n' "1.8 GB BAM, one run" plain re-key pass-through
-printf '%-34s %12s %12s %12s\n' "cold ticket (ms)" "${COLD[plain]}" "${COLD[rekey]}" "${COLD[pass]}"
-printf '%-34s %12s %12s %12s\n' "warm tickets/s (16 conn)" "${WARM[plain]}" "${WARM[rekey]} ($(ratio "${WARM[rekey]}" "${WARM[plain]}"))" "${WARM[pass]} ($(ratio "${WARM[pass]}" "${WARM[plain]}"))"
-printf '%-34s %12s %12s %12s\n' "largest data URL (MiB)" "${SIZE[plain]}" "${SIZE[rekey]}" "${SIZE[pass]}"
-printf '%-34s %12s %12s %12s\n' "data MiB/s, 1 stream" "${ONE[plain]}" "${ONE[rekey]} ($(ratio "${ONE[rekey]}" "${ONE[plain]}"))" "${ONE[pass]} ($(ratio "${ONE[pass]}" "${ONE[plain]}"))"
-printf '%-34s %12s %12s %12s\n' "data MiB/s, 16 streams" "${SIXTEEN[plain]}" "${SIXTEEN[rekey]} ($(ratio "${SIXTEEN[rekey]}" "${SIXTEEN[plain]}"))" "${SIXTEEN[pass]} ($(ratio "${SIXTEEN[pass]}" "${SIXTEEN[plain]}"))"
+row() { # LABEL ARRAY [ratios]: one line, the encrypted columns with their ratio to plain
+  local -n values=$2
+  local cells=("${values[plain]}") p
+  for p in fly rekey pass; do
+    if [ -n "${3:-}" ]; then cells+=("${values[$p]} ($(ratio "${values[$p]}" "${values[plain]}"))")
+    else cells+=("${values[$p]}"); fi
+  done
+  printf '%-30s %10s %14s %14s %14s\n' "$1" "${cells[@]}"
+}
+printf '%-30s %10s %14s %14s %14s\n' "1.8 GB BAM, one run" plain on-the-fly re-key pass-through
+row "cold ticket (ms)" COLD
+row "warm tickets/s (16 conn)" WARM ratios
+row "largest data URL (MiB)" SIZE
+row "data MiB/s, 1 stream" ONE ratios
+row "data MiB/s, 16 streams" SIXTEEN ratios

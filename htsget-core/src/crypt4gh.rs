@@ -1,8 +1,8 @@
 //! Crypt4GH (GA4GH), the format of encrypted-at-rest genomes: key files ([`keys`]), headers
 //! ([`header`]: X25519 key exchange, ChaCha20-Poly1305 packets with the data keys and an edit
-//! list), 64 KiB segments ([`segments`]) and edit lists ([`edits`]). Pure: no I/O. Every
-//! primitive comes from RustCrypto (`chacha20poly1305`, `x25519-dalek`, `blake2`, `scrypt`,
-//! `bcrypt-pbkdf`).
+//! list), 64 KiB segments ([`segments`]) and edit lists ([`edits`]). Pure: no I/O. No primitive
+//! is written here: keys and headers use RustCrypto (`chacha20poly1305`, `x25519-dalek`,
+//! `blake2`, `scrypt`, `bcrypt-pbkdf`), the bulk segment ChaCha20-Poly1305 `aws-lc-rs`.
 //!
 //! ```
 //! use htsget_core::crypt4gh::{header, keys::SecretKey, segments};

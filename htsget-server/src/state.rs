@@ -69,6 +69,9 @@ pub struct State {
     /// Where Crypt4GH tickets' data keys come from.
     #[cfg(feature = "crypt4gh")]
     pub ticket_keys: TicketKeys,
+    /// Writes Crypt4GH tickets' headers (one writer key, a key exchange per client).
+    #[cfg(feature = "crypt4gh")]
+    pub headers: htsget_core::crypt4gh::header::Writer,
     cache: Cache<Located, Arc<FileFacts>, FactsWeighter>,
     /// Where ids were found, when, and (for local files) at which count of changes: trusted
     /// for `revalidate`, or while no change is seen, before storage is asked again.
@@ -147,6 +150,8 @@ impl State {
             metrics,
             #[cfg(feature = "crypt4gh")]
             ticket_keys,
+            #[cfg(feature = "crypt4gh")]
+            headers: htsget_core::crypt4gh::header::Writer::new(),
             cache,
             locations: Cache::new(16 << 10),
             opened: Cache::new(OPENED),

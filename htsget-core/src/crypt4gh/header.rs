@@ -152,6 +152,11 @@ pub fn read(bytes: &[u8], reader: &SecretKey) -> Result<Option<Header>, Crypt4gh
 ///
 /// If the system has no randomness.
 pub fn write(recipient: &PublicKey, keys: &[[u8; 32]], edits: Option<&[u64]>) -> Vec<u8> {
+    write_packets(recipient, &payloads(keys, edits))
+}
+
+/// The packets' plaintexts of `keys` and `edits`.
+fn payloads(keys: &[[u8; 32]], edits: Option<&[u64]>) -> Vec<Vec<u8>> {
     let mut payloads: Vec<Vec<u8>> = keys
         .iter()
         .map(|key| [&0_u32.to_le_bytes()[..], &0_u32.to_le_bytes(), key].concat())
@@ -164,7 +169,7 @@ pub fn write(recipient: &PublicKey, keys: &[[u8; 32]], edits: Option<&[u64]>) ->
         }
         payloads.push(payload);
     }
-    write_packets(recipient, &payloads)
+    payloads
 }
 
 /// A header for `recipient` whose packets hold `payloads` as they are (a packet's plaintext:
@@ -178,8 +183,13 @@ pub fn write_packets(recipient: &PublicKey, payloads: &[Vec<u8>]) -> Vec<u8> {
     let writer = SecretKey::generate();
     let writer_public = writer.public();
     let shared = shared_key(&writer.diffie_hellman(recipient), recipient, &writer_public);
-    let cipher = ChaCha20Poly1305::new(&shared.into());
+    seal_packets(&shared, &writer_public, payloads)
+}
 
+/// The header of `payloads`, each packet sealed with `shared` under a random nonce and naming
+/// `writer` as its writer.
+fn seal_packets(shared: &[u8; 32], writer: &PublicKey, payloads: &[Vec<u8>]) -> Vec<u8> {
+    let cipher = ChaCha20Poly1305::new(&(*shared).into());
     let mut out = MAGIC.to_vec();
     out.extend_from_slice(&1_u32.to_le_bytes());
     out.extend_from_slice(&(payloads.len() as u32).to_le_bytes());
@@ -192,16 +202,101 @@ pub fn write_packets(recipient: &PublicKey, payloads: &[Vec<u8>]) -> Vec<u8> {
         let len = (4 + 4 + 32 + 12 + sealed.len()) as u32;
         out.extend_from_slice(&len.to_le_bytes());
         out.extend_from_slice(&0_u32.to_le_bytes());
-        out.extend_from_slice(&writer_public.0);
+        out.extend_from_slice(&writer.0);
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&sealed);
     }
     out
 }
 
+/// Recipients whose shared key a [`Writer`] keeps, at most.
+const WRITER_RECIPIENTS: usize = 4096;
+
+/// Writes headers under one writer key made when it is, keeping the X25519 shared key of each
+/// recipient: a server writing a header per ticket pays the key exchange once per client, not
+/// once per ticket. Packets still get random nonces.
+pub struct Writer {
+    secret: SecretKey,
+    public: PublicKey,
+    shared: quick_cache::sync::Cache<PublicKey, [u8; 32]>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("public", &self.public)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Writer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Writer {
+    /// A writer with a key made now.
+    ///
+    /// # Panics
+    ///
+    /// If the system has no randomness.
+    pub fn new() -> Self {
+        let secret = SecretKey::generate();
+        Self {
+            public: secret.public(),
+            secret,
+            shared: quick_cache::sync::Cache::new(WRITER_RECIPIENTS),
+        }
+    }
+
+    /// A header for `recipient` holding `keys` and `edits`, as [`write()`] makes.
+    ///
+    /// # Panics
+    ///
+    /// If the system has no randomness.
+    pub fn write(
+        &self,
+        recipient: &PublicKey,
+        keys: &[[u8; 32]],
+        edits: Option<&[u64]>,
+    ) -> Vec<u8> {
+        let shared = self.shared.get(recipient).unwrap_or_else(|| {
+            let dh = self.secret.diffie_hellman(recipient);
+            let shared = shared_key(&dh, recipient, &self.public);
+            self.shared.insert(*recipient, shared);
+            shared
+        });
+        seal_packets(&shared, &self.public, &payloads(keys, edits))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_writer_with_one_key_for_many_headers() {
+        let (reader, other) = (SecretKey::generate(), SecretKey::generate());
+        let writer = Writer::new();
+        let first = writer.write(&reader.public(), &[[1; 32]], Some(&[0, 10]));
+        let second = writer.write(&reader.public(), &[[2; 32]], None);
+        for (header, key) in [(&first, [1; 32]), (&second, [2; 32])] {
+            let opened = read(header, &reader).unwrap().unwrap();
+            assert_eq!(opened.keys, [key]);
+            assert_eq!(read(header, &other), Err(Crypt4ghError::NoKey));
+        }
+        assert_eq!(
+            read(&first, &reader).unwrap().unwrap().edits,
+            Some(vec![0, 10])
+        );
+        // One writer key, fresh nonces: the same packets differ.
+        assert_eq!(first[20..52], second[20..52]);
+        let again = writer.write(&reader.public(), &[[1; 32]], Some(&[0, 10]));
+        assert_ne!(again, first);
+        let for_other = writer.write(&other.public(), &[[3; 32]], None);
+        assert_eq!(read(&for_other, &other).unwrap().unwrap().keys, [[3; 32]]);
+    }
 
     #[test]
     fn test_write_read_with_edit_list_and_other_readers() {

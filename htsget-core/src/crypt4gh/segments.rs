@@ -1,10 +1,10 @@
 //! Crypt4GH segments: each 64 KiB of plaintext is one ChaCha20-Poly1305 message, `nonce (12)
 //! | ciphertext | MAC (16)`: 65,564 bytes when full; only the last may be shorter.
+//!
+//! The bulk of Crypt4GH, so sealed and opened by `aws-lc-rs` (assembly with AVX-512 paths where
+//! the CPU has them, chosen at run time); headers and key files stay on RustCrypto.
 
-use chacha20poly1305::{
-    ChaCha20Poly1305, KeyInit,
-    aead::{Aead, AeadInOut, inout::InOutBuf},
-};
+use aws_lc_rs::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
 
 use super::Crypt4ghError;
 
@@ -50,18 +50,15 @@ pub fn covering(start: u64, end: u64) -> (u64, u64) {
 /// [`Crypt4ghError::Segment`] if it is too short or too long, or no key opens it (tampered, or
 /// another file's).
 pub fn decrypt(keys: &[[u8; 32]], segment: &[u8]) -> Result<Vec<u8>, Crypt4ghError> {
-    if segment.len() < 28 || segment.len() as u64 > ENCRYPTED {
-        return Err(Crypt4ghError::Segment("a segment of impossible length"));
-    }
-    let (nonce, sealed) = segment.split_at(12);
-    let nonce: [u8; 12] = nonce.try_into().expect("12 bytes");
-    keys.iter()
-        .find_map(|key| {
-            ChaCha20Poly1305::new(&(*key).into())
-                .decrypt(&nonce.into(), sealed)
-                .ok()
-        })
-        .ok_or(Crypt4ghError::Segment("authentication failed"))
+    let mut out = vec![0; segment.len().saturating_sub(28)];
+    decrypt_to(keys, segment, &mut out)?;
+    Ok(out)
+}
+
+/// The ChaCha20-Poly1305 key `key`.
+fn aead(key: &[u8; 32]) -> LessSafeKey {
+    let key = UnboundKey::new(&CHACHA20_POLY1305, key).expect("a 32-byte ChaCha20-Poly1305 key");
+    LessSafeKey::new(key)
 }
 
 /// `plain` (at most 64 KiB) encrypted with `key` under `nonce`, as a segment.
@@ -74,12 +71,8 @@ pub fn encrypt(key: &[u8; 32], nonce: &[u8; 12], plain: &[u8]) -> Vec<u8> {
         plain.len() as u64 <= PLAIN,
         "a segment holds at most 64 KiB"
     );
-    let sealed = ChaCha20Poly1305::new(&(*key).into())
-        .encrypt(&(*nonce).into(), plain)
-        .expect("a segment always encrypts");
-    let mut out = Vec::with_capacity(12 + sealed.len());
-    out.extend_from_slice(nonce);
-    out.extend_from_slice(&sealed);
+    let mut out = vec![0; plain.len() + 28];
+    encrypt_to(key, nonce, plain, &mut out);
     out
 }
 
@@ -97,13 +90,12 @@ pub fn decrypt_to(keys: &[[u8; 32]], segment: &[u8], out: &mut [u8]) -> Result<(
     let (nonce, sealed) = segment.split_at(12);
     let (body, tag) = sealed.split_at(sealed.len() - 16);
     let nonce: [u8; 12] = nonce.try_into().expect("12 bytes");
-    let tag: [u8; 16] = tag.try_into().expect("16 bytes");
-    // The tag is checked before anything is written, so a failed key leaves `out` for the next.
+    // A failed key may leave bytes in `out`; the next key overwrites all of them.
     keys.iter()
         .find_map(|key| {
-            let buffer = InOutBuf::new(body, out).expect("equal lengths");
-            ChaCha20Poly1305::new(&(*key).into())
-                .decrypt_inout_detached(&nonce.into(), &[], buffer, &tag.into())
+            let nonce = Nonce::assume_unique_for_key(nonce);
+            aead(key)
+                .open_separate_gather(nonce, Aad::empty(), body, tag, out)
                 .ok()
         })
         .ok_or(Crypt4ghError::Segment("authentication failed"))
@@ -123,11 +115,12 @@ pub fn encrypt_to(key: &[u8; 32], nonce: &[u8; 12], plain: &[u8], out: &mut [u8]
     let (head, rest) = out.split_at_mut(12);
     head.copy_from_slice(nonce);
     let (body, tag) = rest.split_at_mut(plain.len());
-    let buffer = InOutBuf::new(plain, body).expect("equal lengths");
-    let sealed = ChaCha20Poly1305::new(&(*key).into())
-        .encrypt_inout_detached(&(*nonce).into(), &[], buffer)
-        .expect("a segment always encrypts");
-    tag.copy_from_slice(&sealed);
+    body.copy_from_slice(plain);
+    let nonce = Nonce::assume_unique_for_key(*nonce);
+    let sealed = aead(key)
+        .seal_in_place_separate_tag(nonce, Aad::empty(), body)
+        .expect("a segment always seals");
+    tag.copy_from_slice(sealed.as_ref());
 }
 
 #[cfg(test)]
@@ -169,6 +162,19 @@ mod tests {
         let mut sealed = vec![0; 1028];
         encrypt_to(&[3; 32], &[4; 12], &[5; 1000], &mut sealed);
         assert_eq!(sealed, segment);
+        // The same bytes as RustCrypto's ChaCha20-Poly1305 (headers use it; python reads both).
+        use chacha20poly1305::{ChaCha20Poly1305, KeyInit, aead::Aead};
+        let other = ChaCha20Poly1305::new(&[3; 32].into())
+            .encrypt(&[4; 12].into(), &[5; 1000][..])
+            .unwrap();
+        assert_eq!(&segment[12..], &other[..]);
+        let empty = encrypt(&[3; 32], &[4; 12], &[]);
+        assert_eq!(empty.len(), 28);
+        assert_eq!(decrypt(&[[3; 32]], &empty).unwrap(), Vec::<u8>::new());
+        assert!(
+            decrypt(&[[3; 32]], &segment[..28]).is_err(),
+            "a truncated segment"
+        );
         assert_eq!(covering(0, 1), (0, 0));
         assert_eq!(covering(65_535, 65_537), (0, 1));
         assert_eq!(range_of(1, 124, 200_000), (124 + 65_564, 124 + 2 * 65_564));

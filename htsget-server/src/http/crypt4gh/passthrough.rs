@@ -157,9 +157,13 @@ impl PassThrough {
 
     /// Ends the ticket: the run held sealed, and the header for the client (the file's keys
     /// and the edit list).
-    pub(crate) fn finish(&mut self, out: &mut Vec<(Section, Location<'_>)>) -> Vec<u8> {
+    pub(crate) fn finish(
+        &mut self,
+        headers: &header::Writer,
+        out: &mut Vec<(Section, Location<'_>)>,
+    ) -> Vec<u8> {
         self.flush(out);
-        header::write(
+        headers.write(
             &self.client,
             self.encrypted.keys(),
             Some(&self.layout.edits()),

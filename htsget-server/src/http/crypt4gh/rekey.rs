@@ -129,8 +129,12 @@ impl ReKey {
 
     /// Ends the ticket: the inline bytes waiting sealed as the stream's last piece, and the
     /// Crypt4GH header for the client (the ticket key and the edit list).
-    pub(crate) fn finish(&mut self, out: &mut Vec<(Section, Location<'_>)>) -> Vec<u8> {
+    pub(crate) fn finish(
+        &mut self,
+        headers: &header::Writer,
+        out: &mut Vec<(Section, Location<'_>)>,
+    ) -> Vec<u8> {
         self.seal_pending(true, out);
-        header::write(&self.client, &[self.key], Some(&self.layout.edits()))
+        headers.write(&self.client, &[self.key], Some(&self.layout.edits()))
     }
 }

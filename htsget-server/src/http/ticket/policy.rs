@@ -145,9 +145,9 @@ impl Policy {
         }
         let header = match &mut self {
             #[cfg(feature = "crypt4gh")]
-            Self::ReKey(rekey) => Some(rekey.finish(&mut out)),
+            Self::ReKey(rekey) => Some(rekey.finish(&state.headers, &mut out)),
             #[cfg(feature = "crypt4gh")]
-            Self::PassThrough(through) => Some(through.finish(&mut out)),
+            Self::PassThrough(through) => Some(through.finish(&state.headers, &mut out)),
             Self::Server(_) | Self::Direct => None,
         };
         if let Some(header) = header {
