@@ -214,3 +214,76 @@ fn compliance_suite_cases_get_the_plain_payload() {
     }
     assert_eq!(checked, ["BAM", "CRAM", "VCF", "BCF"]);
 }
+
+/// On-the-fly URLs of plain files from replicas sharing `--url-key` (access control off, no
+/// Crypt4GH key): any replica serves a ticket's URL, the same bytes; one with a secret of its
+/// own serves bytes the ticket's key does not open.
+#[test]
+fn replicas_sharing_the_url_key_serve_each_others_on_the_fly_urls() {
+    let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::Crypt4gh]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (client_sk, client_pk) = keygen(tmp.path(), "client");
+    let url_key = tmp.path().join("url.key");
+    std::fs::write(&url_key, [42; 32]).unwrap();
+    let start = |key: Option<std::path::PathBuf>| {
+        TestServer::start(Some(&dir), move |config| config.access.url_key = key)
+    };
+    let (first, second, alone) = (
+        start(Some(url_key.clone())),
+        start(Some(url_key)),
+        start(None),
+    );
+
+    let client = STANDARD.encode(std::fs::read(&client_pk).unwrap());
+    let target = format!("/reads/bam/htsnexus_test_NA12878?{REGION}&encryptionScheme=crypt4gh");
+    let reply = request(
+        first.addr,
+        "GET",
+        &target,
+        &[("Htsget-Context-Public-Key", &client)],
+        b"",
+    );
+    reply.expect(200, "ticket");
+    let ticket = reply.json();
+    let links: Vec<String> = ticket["htsget"]["urls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u["url"].as_str())
+        .filter_map(|u| u.find("/data/").map(|at| u[at..].to_owned()))
+        .collect();
+    assert!(!links.is_empty(), "the ticket has data URLs");
+    let fetch = |addr, link: &str| request(addr, "GET", link, &[], b"").body;
+    for link in &links {
+        assert_eq!(fetch(first.addr, link), fetch(second.addr, link), "{link}");
+        assert_ne!(fetch(first.addr, link), fetch(alone.addr, link), "{link}");
+    }
+
+    // The whole payload from the second replica decrypts to the plain payload.
+    let mut sealed = Vec::new();
+    for url in ticket["htsget"]["urls"].as_array().unwrap() {
+        let url = url["url"].as_str().unwrap();
+        match url.strip_prefix("data:;base64,") {
+            Some(inline) => sealed.extend(STANDARD.decode(inline).unwrap()),
+            None => sealed.extend(fetch(second.addr, &url[url.find("/data/").unwrap()..])),
+        }
+    }
+    let (from, to) = (tmp.path().join("p.c4gh"), tmp.path().join("p"));
+    std::fs::write(&from, &sealed).unwrap();
+    let decrypt = ["decrypt", "--sk", client_sk.to_str().unwrap()];
+    assert!(crypt4gh(&decrypt, &from, &to), "decrypts");
+    let plain = request(
+        first.addr,
+        "GET",
+        &format!("/reads/bam/htsnexus_test_NA12878?{REGION}"),
+        &[],
+        b"",
+    );
+    assert_eq!(
+        std::fs::read(&to).unwrap(),
+        payload(first.addr, &plain.json())
+    );
+}

@@ -1,17 +1,21 @@
 //! Crypt4GH over htsget, by role: the ticket side ([`rekey`]: a fresh data key per ticket;
 //! [`passthrough`]: the stored segments as they are), the data endpoint's side ([`serve`]) and
-//! the sealing stream it uses ([`seal`]), over what they share here: the client's key, the
-//! ticket key every replica derives from a ticket's nonce, and sealing inline bytes.
+//! the sealing stream it uses ([`seal`]), over what they share here: the client's key and
+//! sealing inline bytes. Re-keyed tickets serve encrypted files and plain ones alike; their
+//! data keys come from [`crate::data_url::TicketKeys`].
 
 pub(super) mod passthrough;
 pub(super) mod rekey;
 mod seal;
 mod serve;
 
+use std::borrow::Cow;
+
 use htsget_core::{
-    Error, Reason,
+    Error, Location, Reason, Section,
     crypt4gh::{
         keys::PublicKey,
+        layout::Layout,
         segments::{self, PLAIN},
     },
 };
@@ -34,6 +38,20 @@ pub(super) fn client_key(value: &HeaderValue) -> Result<PublicKey, ApiError> {
     PublicKey::from_header_value(value).map_err(|_| {
         refuse("the Htsget-Context-Public-Key header is not a Crypt4GH public key").into()
     })
+}
+
+/// `bytes` of `section`, sealed inline with `key` as the next piece of the stream `layout`
+/// lays out (`last`: they end it, unpadded).
+fn seal_into(
+    layout: &mut Layout,
+    key: &[u8; 32],
+    (section, bytes): (Section, Vec<u8>),
+    last: bool,
+    out: &mut Vec<(Section, Location<'_>)>,
+) {
+    layout.push_sealed(bytes.len() as u64, last);
+    let sealed = seal_inline(key, &bytes, last);
+    out.push((section, Location::Inline(Cow::Owned(sealed))));
 }
 
 /// `plain` encrypted with `key` in segments under random nonces (these bytes are made once,

@@ -17,7 +17,7 @@ use htsget_core::{
     storage::{Encrypted, Encryption, Metadata, Object as _},
 };
 
-use super::{bad, seal_inline};
+use super::{bad, seal_inline, seal_into};
 use crate::{
     config::UrlMode,
     data_url::FileSigner,
@@ -148,10 +148,9 @@ impl PassThrough {
 
     /// Seals the run of inline bytes held, if any.
     fn flush(&mut self, out: &mut Vec<(Section, Location<'_>)>) {
-        if let Some((section, bytes)) = self.run.take() {
-            self.layout.push_sealed(bytes.len() as u64, false);
-            let sealed = seal_inline(&self.encrypted.keys()[0], &bytes, false);
-            out.push((section, Location::Inline(Cow::Owned(sealed))));
+        if let Some(run) = self.run.take() {
+            let key = &self.encrypted.keys()[0];
+            seal_into(&mut self.layout, key, run, false, out);
         }
     }
 

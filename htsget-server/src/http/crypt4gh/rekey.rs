@@ -8,7 +8,7 @@
 //! the plaintext after it is exactly the plain payload, and the ticket key opens nothing but
 //! what the ticket holds.
 
-use std::{borrow::Cow, sync::Arc};
+use std::sync::Arc;
 
 use htsget_core::{
     Content, Location, MAX_URL_RANGE, Part, Section, Served, Span,
@@ -16,7 +16,7 @@ use htsget_core::{
     storage::Object,
 };
 
-use super::seal_inline;
+use super::seal_into;
 use crate::{
     data_url::FileSigner,
     data_url::{DataUrl, Nonce, Serves},
@@ -120,10 +120,8 @@ impl ReKey {
 
     /// Seals the inline bytes waiting, if any (`last`: they end the stream, unpadded).
     fn seal_pending(&mut self, last: bool, out: &mut Vec<(Section, Location<'_>)>) {
-        if let Some((section, bytes)) = self.pending.take() {
-            self.layout.push_sealed(bytes.len() as u64, last);
-            let sealed = seal_inline(&self.key, &bytes, last);
-            out.push((section, Location::Inline(Cow::Owned(sealed))));
+        if let Some(pending) = self.pending.take() {
+            seal_into(&mut self.layout, &self.key, pending, last, out);
         }
     }
 
