@@ -1,6 +1,7 @@
 //! End-to-end tests: one test binary (linking is slow), one module per concern.
 
 mod access;
+mod aliases;
 mod clients;
 mod common;
 mod conformance;

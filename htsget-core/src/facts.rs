@@ -4,10 +4,12 @@
 //! reference names. It is built by the I/O layer ([`crate::load`]) or by hand, and is cheap to
 //! share: a server caches one per file.
 
+mod aliases;
 mod index;
 mod references;
 
 pub use self::{
+    aliases::{Aliases, AmbiguousAlias},
     index::{BinningIndex, IndexKind},
     references::{ReferenceLookup, References},
 };

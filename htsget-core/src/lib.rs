@@ -89,7 +89,7 @@ pub use self::{
     error::{Error, ErrorKind, Reason},
     format::{Endpoint, Format},
     plan::{Content, Part, Plan, Section, Served},
-    resolve::resolve,
+    resolve::{resolve, resolve_with},
     span::{BgzfSpan, ByteRange, ParseBgzfSpanError, Span},
     ticket::{Location, MAX_URL_RANGE, Ticket, TicketUrl},
 };

@@ -9,7 +9,7 @@ mod cram;
 
 use crate::{
     Content, Error, Plan, Reason, Section, Span,
-    facts::{FileFacts, Layout, ReferenceLookup},
+    facts::{Aliases, FileFacts, Layout, ReferenceLookup},
     query::{Class, Interval, Query, ReferenceName},
 };
 
@@ -27,6 +27,19 @@ use crate::{
 /// [`Error::UnsupportedFormat`] if the query's format is not the file's, and
 /// [`Error::InvalidInput`] for unplaced reads (`*`) on a variant file.
 pub fn resolve(query: &Query, facts: &FileFacts) -> Result<Plan, Error> {
+    resolve_with(query, facts, &Aliases::none())
+}
+
+/// [`resolve()`], with a `referenceName` the file does not have answered as its one equivalent
+/// the file has under `aliases` (`chr11` as `11`, `chrM` as `MT`; see
+/// [`References::find`](crate::facts::References::find)). Names the file has are never aliased;
+/// the payload is the file's own bytes.
+///
+/// # Errors
+///
+/// As [`resolve()`]; [`Error::InvalidInput`] ([`Reason::AmbiguousReference`]) for a name that
+/// stands for two of the file's names.
+pub fn resolve_with(query: &Query, facts: &FileFacts, aliases: &Aliases) -> Result<Plan, Error> {
     if query.format() != facts.format() {
         return Err(Error::UnsupportedFormat {
             format: query.format().to_string(),
@@ -38,7 +51,7 @@ pub fn resolve(query: &Query, facts: &FileFacts) -> Result<Plan, Error> {
         (Class::Full, None) => vec![Target::All],
         (Class::Full, Some(regions)) => regions
             .iter()
-            .map(|region| target(facts, region.reference_name(), region.interval()))
+            .map(|region| target(facts, aliases, region.reference_name(), region.interval()))
             .collect::<Result<_, _>>()?,
     };
 
@@ -86,6 +99,7 @@ enum Target {
 
 fn target(
     facts: &FileFacts,
+    aliases: &Aliases,
     reference_name: &ReferenceName,
     interval: &Interval,
 ) -> Result<Target, Error> {
@@ -95,7 +109,10 @@ fn target(
             Reason::ReadsOnly,
             "referenceName \"*\" is only meaningful for reads",
         )),
-        ReferenceName::Name(name) => match facts.references().lookup(name) {
+        ReferenceName::Name(name) => match facts
+            .references()
+            .lookup(facts.references().find(name, aliases)?)
+        {
             ReferenceLookup::Unknown => Err(Error::ReferenceNotFound { name: name.clone() }),
             ReferenceLookup::NoData => Ok(Target::Nothing),
             ReferenceLookup::Id(id) => Ok(Target::Reference {

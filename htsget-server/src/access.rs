@@ -42,11 +42,19 @@ pub struct Admission {
 }
 
 impl Admission {
-    /// Whether `query` stays within what this admission allows.
+    /// Whether `query` stays within what this admission allows, reference names compared as
+    /// they are written.
     pub fn permits(&self, query: &Query) -> bool {
+        self.permits_in(query, |asked, allowed| asked == allowed)
+    }
+
+    /// Whether `query` stays within what this admission allows, `same(asked, allowed)` telling
+    /// whether a reference name asked and one allowed name the same reference (of the file
+    /// asked, through its aliases).
+    pub fn permits_in(&self, query: &Query, same: impl Fn(&str, &str) -> bool) -> bool {
         self.restriction
             .as_deref()
-            .is_none_or(|allowed| rules::within(allowed, query))
+            .is_none_or(|allowed| rules::within(allowed, query, &same))
     }
 }
 

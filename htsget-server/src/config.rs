@@ -7,7 +7,9 @@ mod declare;
 mod file;
 pub mod store;
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
+
+use htsget_core::facts::{Aliases, AmbiguousAlias};
 
 pub use self::{
     access::{AccessArgs, AccessSettings, RuleConfig, TlsArgs, TlsFiles, TlsSettings},
@@ -86,6 +88,9 @@ pub enum ConfigError {
     /// The access settings do not hang together.
     #[error("invalid access setting: {0}")]
     Access(AccessProblem),
+    /// Two `[aliases]` entries share a name.
+    #[error("invalid setting: {0}")]
+    Aliases(AmbiguousAlias),
     /// `max-header-bytes` is below [`MIN_HEADER_BYTES`].
     #[error("invalid setting: max-header-bytes must be at least {MIN_HEADER_BYTES}, got {value}")]
     HeaderBytes {
@@ -194,6 +199,12 @@ settings! {
         #[setting("c4gh-passthrough", "HTSGET_C4GH_PASSTHROUGH", bool, value_name = "BOOL",
                   num_args = 0..=1, require_equals = true, default_missing_value = "true")]
         pub c4gh_passthrough: bool = false,
+
+        /// Answer a `referenceName` exactly as the file spells it: no `chr` prefix added or
+        /// removed, no `M`/`MT`/`chrM`/`chrMT` equivalence (the file's `[aliases]` still apply).
+        #[setting("no-aliases", "HTSGET_NO_ALIASES", bool, value_name = "BOOL",
+                  num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+        pub no_aliases: bool = false,
     }
     also {
         /// Object-store settings: URL mode, revalidation, timeouts.
@@ -206,6 +217,8 @@ settings! {
         pub tls: Option<TlsSettings> = None,
         /// What service-info says.
         pub service: ServiceConfig = ServiceConfig::default(),
+        /// Reference names made equivalent (the file's `[aliases]`: each key and its names).
+        pub aliases: BTreeMap<String, Vec<String>> = BTreeMap::new(),
     }
 }
 
@@ -216,6 +229,21 @@ impl Config {
             data: Some(data.into()),
             ..Self::default()
         }
+    }
+
+    /// The reference-name equivalences: the built-in ones (unless `no-aliases`) and the
+    /// file's `[aliases]`.
+    ///
+    /// # Errors
+    ///
+    /// A name given in two `[aliases]` entries.
+    pub fn aliases(&self) -> Result<Aliases, AmbiguousAlias> {
+        let base = if self.no_aliases {
+            Aliases::none()
+        } else {
+            Aliases::builtin()
+        };
+        base.with_table(&self.aliases)
     }
 
     /// Checks that every setting is in range.
@@ -250,6 +278,7 @@ impl Config {
         }
 
         self.access.validate()?;
+        self.aliases().map_err(ConfigError::Aliases)?;
 
         if self.max_header_bytes < MIN_HEADER_BYTES {
             return Err(ConfigError::HeaderBytes {
@@ -280,6 +309,7 @@ impl Config {
             },
             tls: TlsFiles::from_args(cli.tls.over(file.tls)).pair()?,
             service: file.service.unwrap_or_default(),
+            aliases: file.aliases.unwrap_or_default(),
             ..Self::from_args(cli.settings.over(file.settings))
         };
 
@@ -450,7 +480,7 @@ mod tests {
         // Every flag but --config is a key of the file, and the reverse.
         assert_eq!(flags[0], "config");
         assert_eq!(flags[1..], file_keys);
-        assert_eq!(file_keys.len(), 29);
+        assert_eq!(file_keys.len(), 30);
     }
 
     #[test]
@@ -501,6 +531,32 @@ mod tests {
         assert!(filed.follow_symlinks && filed.c4gh_passthrough);
         assert_eq!(filed.store.revalidate, Some(Duration::ZERO));
         assert_eq!(filed.header_timeout, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn test_from_cli_with_aliases() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        let parse = |toml: &str, flags: &[&str]| {
+            std::fs::write(&path, toml).unwrap();
+            let config = path.to_str().unwrap();
+            let cli = Cli::parse_from(["htsget-server", "--config", config].iter().chain(flags));
+            Config::from_cli(cli)
+        };
+        let config = parse("[aliases]\n\"NC_000011.9\" = [\"11\", \"chr11\"]\n", &[]).unwrap();
+        let aliases = config.aliases().unwrap();
+        assert!(aliases.equivalents("NC_000011.9").contains("chr11"));
+        assert!(aliases.equivalents("chr1").contains("1"), "built in");
+        let exact = parse("no-aliases = true\n", &[])
+            .unwrap()
+            .aliases()
+            .unwrap();
+        assert!(exact.equivalents("chr1").is_empty());
+        assert!(parse("", &["--no-aliases"]).unwrap().no_aliases);
+        assert!(matches!(
+            parse("[aliases]\na = [\"x\"]\nb = [\"x\"]\n", &[]),
+            Err(ConfigError::Aliases(_))
+        ));
     }
 
     #[test]

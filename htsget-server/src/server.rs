@@ -32,6 +32,9 @@ use crate::{
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StartError {
+    /// Two `[aliases]` entries share a name.
+    #[error("{0}")]
+    Aliases(#[source] htsget_core::facts::AmbiguousAlias),
     /// The data root does not exist or cannot be read.
     #[error("data root {path}: {source}")]
     DataRoot {

@@ -4,7 +4,7 @@ use std::{sync::Arc, time::Instant};
 
 use htsget_core::{
     BgzfSpan, Error, Format, Served,
-    facts::FileFacts,
+    facts::{Aliases, FileFacts},
     load,
     storage::{Fault, Object, Storage as _},
 };
@@ -48,6 +48,8 @@ pub struct Services {
     pub ticket_keys: TicketKeys,
     /// The metrics (shared across reloads).
     pub metrics: Arc<Metrics>,
+    /// Which reference names are equivalent.
+    pub aliases: Aliases,
 }
 
 /// Shared server state.
@@ -66,6 +68,8 @@ pub struct State {
     pub signer: Option<Signer>,
     /// The metrics (shared across reloads).
     pub metrics: Arc<Metrics>,
+    /// Which reference names are equivalent.
+    pub aliases: Aliases,
     /// Where Crypt4GH tickets' data keys come from.
     #[cfg(feature = "crypt4gh")]
     pub ticket_keys: TicketKeys,
@@ -139,6 +143,7 @@ impl State {
             #[cfg(feature = "crypt4gh")]
             ticket_keys,
             metrics,
+            aliases,
         } = services;
         Self {
             storage,
@@ -148,6 +153,7 @@ impl State {
             access,
             signer,
             metrics,
+            aliases,
             #[cfg(feature = "crypt4gh")]
             ticket_keys,
             #[cfg(feature = "crypt4gh")]

@@ -52,6 +52,13 @@ grants = ["https://datasets.example/bam"]
 ids = "bam/htsnexus_test_NA12878"
 grants = ["https://datasets.example/range-11"]
 regions = ["11:4900000-5100000"]
+
+# The same grant written in the other naming style (the file says `11`), for ids a test
+# places under aliased/.
+[[access]]
+ids = "aliased/*"
+grants = ["https://datasets.example/range-11"]
+regions = ["chr11:4900000-5100000"]
 "#;
 
 /// Keys, tokens and TLS files.

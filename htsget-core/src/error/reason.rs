@@ -56,4 +56,7 @@ pub enum Reason {
     ClientKey,
     /// A parameter of the viewer page is malformed.
     ViewerParameter,
+    /// `referenceName` is not a name of the file and stands for two of its names (through the
+    /// equivalences of `chr` prefixes, mitochondria, or the operator's aliases).
+    AmbiguousReference,
 }

@@ -2,6 +2,9 @@
 
 use std::collections::HashMap;
 
+use super::Aliases;
+use crate::{Error, Reason};
+
 /// What a reference name means in a file.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub enum ReferenceLookup {
@@ -68,6 +71,48 @@ impl References {
         }
     }
 
+    /// The file's name for `name`: `name` itself if the file has it, else the one name of the
+    /// file equivalent to it under `aliases`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ReferenceNotFound`] if the file has neither; [`Error::InvalidInput`]
+    /// ([`Reason::AmbiguousReference`], naming both) if it has two equivalents.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use htsget_core::facts::{Aliases, References};
+    /// let refs = References::from_ordered(["1", "11", "MT"]);
+    /// let aliases = Aliases::builtin();
+    /// assert_eq!(refs.find("chr11", &aliases).unwrap(), "11");
+    /// assert_eq!(refs.find("chrM", &aliases).unwrap(), "MT");
+    /// assert_eq!(refs.find("11", &aliases).unwrap(), "11");
+    /// assert!(refs.find("chr11", &Aliases::none()).is_err());
+    /// ```
+    pub fn find<'a>(&'a self, name: &'a str, aliases: &Aliases) -> Result<&'a str, Error> {
+        if self.ids.contains_key(name) {
+            return Ok(name);
+        }
+        let equivalents = aliases.equivalents(name);
+        let mut found = equivalents
+            .iter()
+            .filter_map(|other| self.ids.get_key_value(other.as_str()))
+            .map(|(known, _)| known.as_str());
+        match (found.next(), found.next()) {
+            (Some(one), None) => Ok(one),
+            (None, _) => Err(Error::ReferenceNotFound {
+                name: name.to_owned(),
+            }),
+            (Some(one), Some(other)) => Err(Error::invalid_input(
+                Reason::AmbiguousReference,
+                format!(
+                    "referenceName {name:?} stands for both {one:?} and {other:?} of this file"
+                ),
+            )),
+        }
+    }
+
     /// The names, in the order they were added.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.names.iter().map(String::as_str)
@@ -87,6 +132,27 @@ impl References {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_find_with_aliases() {
+        let refs = References::from_ordered(["chr1", "M", "MT", "X"]);
+        let builtin = Aliases::builtin();
+        assert_eq!(refs.find("1", &builtin).unwrap(), "chr1");
+        assert_eq!(refs.find("chrX", &builtin).unwrap(), "X");
+        // The file's own names are never aliased.
+        assert_eq!(refs.find("M", &builtin).unwrap(), "M");
+        let error = refs.find("chrM", &builtin).unwrap_err();
+        assert_eq!(error.reason(), Some(Reason::AmbiguousReference));
+        assert!(error.to_string().contains("\"M\"") && error.to_string().contains("\"MT\""));
+        assert!(matches!(
+            refs.find("2", &builtin),
+            Err(Error::ReferenceNotFound { .. })
+        ));
+        assert!(matches!(
+            refs.find("1", &Aliases::none()),
+            Err(Error::ReferenceNotFound { .. })
+        ));
+    }
 
     #[test]
     fn test_insert_with_declared_name_without_data() {

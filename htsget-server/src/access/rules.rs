@@ -64,9 +64,15 @@ impl Allowed {
     }
 
     /// Whether the query region `reference:[start, end)` (`end` `None`: to the end) lies
-    /// within.
-    fn covers(&self, reference: &str, start: u32, end: Option<u32>) -> bool {
-        reference == self.reference
+    /// within, `same` telling whether two reference names name the same reference.
+    fn covers(
+        &self,
+        reference: &str,
+        start: u32,
+        end: Option<u32>,
+        same: &dyn Fn(&str, &str) -> bool,
+    ) -> bool {
+        same(reference, &self.reference)
             && start >= self.start
             && match (self.end, end) {
                 (None, _) => true,
@@ -189,9 +195,9 @@ impl Rules {
 }
 
 /// Whether `query` stays within `restriction`: every region it asks for lies within one allowed
-/// region. A header-only query always does (it reads no records); a query for the whole file
-/// does not.
-pub fn within(restriction: &[Allowed], query: &Query) -> bool {
+/// region, `same` telling whether a name asked and a name allowed are the same reference. A
+/// header-only query always does (it reads no records); a query for the whole file does not.
+pub fn within(restriction: &[Allowed], query: &Query, same: &dyn Fn(&str, &str) -> bool) -> bool {
     if query.class() == Class::Header {
         return true;
     }
@@ -203,7 +209,7 @@ pub fn within(restriction: &[Allowed], query: &Query) -> bool {
         let start = interval.start().unwrap_or(0);
         restriction
             .iter()
-            .any(|allowed| allowed.covers(name, start, interval.end()))
+            .any(|allowed| allowed.covers(name, start, interval.end(), same))
     })
 }
 
@@ -293,7 +299,7 @@ mod tests {
             Allowed::parse("chr1:1000-2000").unwrap(),
             Allowed::parse("chrM").unwrap(),
         ];
-        let ok = |params: &[(&str, &str)]| within(&allowed, &query(params));
+        let ok = |params: &[(&str, &str)]| within(&allowed, &query(params), &|a, b| a == b);
         assert!(ok(&[
             ("referenceName", "chr1"),
             ("start", "1000"),

@@ -1,5 +1,5 @@
 //! The TOML file: the settings it may hold (kebab-case keys, unknown keys refused), the
-//! `[[roots]]`, `[[access]]`, `[store-options]` and `[service]` tables.
+//! `[[roots]]`, `[[access]]`, `[store-options]`, `[service]` and `[aliases]` tables.
 
 use std::{
     collections::BTreeMap,
@@ -28,10 +28,11 @@ pub(super) struct FileConfig {
     #[serde(rename = "access")]
     pub(super) rules: Option<Vec<RuleConfig>>,
     pub(super) service: Option<ServiceConfig>,
+    pub(super) aliases: Option<BTreeMap<String, Vec<String>>>,
 }
 
 /// The keys of [`FileConfig`]'s own tables.
-const TABLES: [&str; 4] = ["store-options", "roots", "access", "service"];
+const TABLES: [&str; 5] = ["store-options", "roots", "access", "service", "aliases"];
 
 /// A data root under an id prefix (`[[roots]]` in the file).
 #[derive(Clone, Debug, Deserialize, Eq, PartialEq)]

@@ -208,6 +208,7 @@ pub(super) async fn build(
     });
     #[cfg(feature = "crypt4gh")]
     let ticket_keys = ticket_keys(&config, c4gh.as_deref(), signer.as_ref(), previous).await?;
+    let aliases = config.aliases().map_err(StartError::Aliases)?;
     let services = Services {
         storage: Roots::new(roots),
         public_url,
@@ -217,6 +218,7 @@ pub(super) async fn build(
         #[cfg(feature = "crypt4gh")]
         ticket_keys,
         metrics,
+        aliases,
     };
     let state = State::new(config, services);
     Ok((state, tls, root))

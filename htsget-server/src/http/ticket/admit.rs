@@ -7,7 +7,7 @@ use hyper::{
     header::{self, HeaderValue},
 };
 
-use htsget_core::query::Query;
+use htsget_core::{facts::References, query::Query};
 
 use super::audit;
 use crate::{
@@ -41,17 +41,28 @@ pub(super) async fn admission(
     }
 }
 
-/// Whether `query` stays within what `admission` grants (anything, without one).
+/// Whether `query` stays within what `admission` grants (anything, without one). Reference
+/// names asked and granted are the same when they name the same reference of the file, whose
+/// `references` decide through the server's aliases: a grant written `chr11` covers `11` in a
+/// file that names it so, and never another reference.
 pub(super) fn permitted(
     state: &State,
     id: &str,
     admission: Option<&Admission>,
     query: &Query,
+    references: &References,
 ) -> Result<(), ApiError> {
     let Some(admission) = admission else {
         return Ok(());
     };
-    let permitted = admission.permits(query);
+    let aliases = &state.aliases;
+    let permitted = admission.permits_in(query, |asked, allowed| {
+        asked == allowed
+            || matches!(
+                (references.find(asked, aliases), references.find(allowed, aliases)),
+                (Ok(asked), Ok(allowed)) if asked == allowed
+            )
+    });
     audit::decided(&state.metrics, id, admission, query, permitted);
     if permitted {
         Ok(())
