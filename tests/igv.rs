@@ -104,7 +104,8 @@ pub(crate) fn static_server(dir: PathBuf) -> u16 {
             let mut stream = &stream;
             let _ = write!(
                 stream,
-                "HTTP/1.0 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n\r\n",
+                "HTTP/1.0 200 OK\r\nContent-Type: {kind}\r\nAccess-Control-Allow-Origin: *\r\n\
+                 Content-Length: {}\r\n\r\n",
                 body.len()
             );
             let _ = stream.write_all(&body);

@@ -113,6 +113,11 @@ pub enum LogFormat {
 /// The igv.js the viewer loads unless `--igv-js` says otherwise.
 pub const DEFAULT_IGV_JS: &str = "https://cdn.jsdelivr.net/npm/igv@3.8.10/dist/igv.min.js";
 
+/// The Subresource Integrity hash of [`DEFAULT_IGV_JS`] (`dist/igv.min.js` of the npm package
+/// igv 3.8.10, which the CDN serves as it is).
+pub const DEFAULT_IGV_JS_INTEGRITY: &str =
+    "sha384-b/GRD1DJ3Dgldpe6xYBLC9PzuduzTcS8Mm+lklLhsxW/fSCZgZnEyZib80jgh1li";
+
 settings! {
     /// The server's settings.
     pub struct Config, flags ConfigArgs {
@@ -176,6 +181,11 @@ settings! {
         #[setting("metrics-bind", "HTSGET_METRICS_BIND", SocketAddr, value_name = "ADDR:PORT")]
         pub metrics_bind: Option<SocketAddr> = None,
 
+        /// The most connections the `--metrics-bind` listener serves at once; more wait to be
+        /// accepted [default: 16].
+        #[setting("metrics-max-connections", "HTSGET_METRICS_MAX_CONNECTIONS", usize, value_name = "N")]
+        pub metrics_max_connections: usize = 16,
+
         /// Log lines as `text` or `json` (one object per line), read at start only
         /// [default: text].
         #[setting("log-format", "HTSGET_LOG_FORMAT", LogFormat, value_enum, value_name = "FORMAT")]
@@ -184,6 +194,11 @@ settings! {
         /// Where the `/viewer` page loads igv.js from [default: a pinned jsDelivr URL].
         #[setting("igv-js", "HTSGET_IGV_JS", String, value_name = "URL")]
         pub igv_js: String = DEFAULT_IGV_JS.to_owned(),
+
+        /// The Subresource Integrity hash the page requires of igv.js (`sha384-...`) [default:
+        /// the pinned hash of the default URL's file; none for another URL].
+        #[setting("igv-js-integrity", "HTSGET_IGV_JS_INTEGRITY", String, value_name = "HASH")]
+        pub igv_js_integrity: Option<String> = None,
 
         /// The server's Crypt4GH secret key file: files stored as `ID.bam.c4gh` (and
         /// `.cram.c4gh`, `.vcf.gz.c4gh`, `.bcf.c4gh`, indexes plain or `.c4gh`) are served to
@@ -257,6 +272,7 @@ impl Config {
         let zero = [
             ("cache-mb", self.cache_mb == 0),
             ("max-connections", self.max_connections == 0),
+            ("metrics-max-connections", self.metrics_max_connections == 0),
             ("max-regions", self.max_regions == 0),
             ("header-timeout", self.header_timeout.is_zero()),
             ("write-timeout", self.write_timeout.is_zero()),
@@ -480,7 +496,7 @@ mod tests {
         // Every flag but --config is a key of the file, and the reverse.
         assert_eq!(flags[0], "config");
         assert_eq!(flags[1..], file_keys);
-        assert_eq!(file_keys.len(), 30);
+        assert_eq!(file_keys.len(), 32);
     }
 
     #[test]

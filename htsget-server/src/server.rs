@@ -238,15 +238,34 @@ impl Server {
         } = self;
 
         let reloader = load.map(|load| tokio::spawn(reload_on_hangup(Arc::clone(&live), load)));
-        let metrics_server = metrics_listener
-            .map(|listener| tokio::spawn(accept::serve_metrics(listener, Arc::clone(&live))));
+        // The metrics listener, hardened as the main one, with its own (small) connection cap.
+        let metrics_server = metrics_listener.map(|listener| {
+            let live = Arc::clone(&live);
+            let slots = live.state().config.metrics_max_connections;
+            tokio::spawn(async move {
+                let graceful = GracefulShutdown::new();
+                let mut never = pin!(std::future::pending::<()>());
+                let slots = Arc::new(Semaphore::new(slots));
+                let service = accept::Service::Metrics;
+                accept::run(&listener, &live, &graceful, slots, never.as_mut(), service).await;
+            })
+        });
 
         let graceful = GracefulShutdown::new();
         let mut shutdown = pin!(shutdown);
         let max_connections = live.state().config.max_connections;
         let connections = Arc::new(Semaphore::new(max_connections));
 
-        accept::run(&listener, &live, &graceful, connections, shutdown.as_mut()).await;
+        let service = accept::Service::Main;
+        accept::run(
+            &listener,
+            &live,
+            &graceful,
+            connections,
+            shutdown.as_mut(),
+            service,
+        )
+        .await;
 
         drop(listener);
         if let Some(task) = reloader {

@@ -288,6 +288,106 @@ fn metrics_on_their_own_address() {
     );
 }
 
+/// CPU seconds process `pid` has used (user and system), from `/proc`.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // The fields after the command name (which may hold spaces), closed by ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    let per_second = crate::common::run("getconf", &["CLK_TCK"]);
+    ticks
+        / String::from_utf8_lossy(&per_second.stdout)
+            .trim()
+            .parse::<f64>()
+            .unwrap()
+}
+
+#[test]
+fn the_metrics_listener_is_as_hard_as_the_main_one() {
+    use std::{
+        io::{Read, Write},
+        net::TcpStream,
+        time::{Duration, Instant},
+    };
+
+    let Some(dir) = data_dir() else { return };
+    let port = free_port();
+    let tmp = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(
+        &args(&[
+            "--bind",
+            "127.0.0.1:0",
+            "--data",
+            dir.to_str().unwrap(),
+            "--metrics-bind",
+            &format!("127.0.0.1:{port}"),
+            "--header-timeout",
+            "1",
+            "--metrics-max-connections",
+            "4",
+        ]),
+        &tmp.path().join("server.log"),
+    );
+    let metrics: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    assert_eq!(get(metrics, "/healthz").status, 200);
+
+    // Slow clients take every slot: a request line, never the end of the headers.
+    let slow: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut stream = TcpStream::connect(metrics).unwrap();
+            stream
+                .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+                .unwrap();
+            stream
+        })
+        .collect();
+    // And many more connect, idle, past the cap (they wait in the listen backlog).
+    let idle: Vec<TcpStream> = (0..100)
+        .map(|_| TcpStream::connect(metrics).unwrap())
+        .collect();
+
+    // The main port answers at once, and the process does not spin.
+    let before = cpu_seconds(server.pid());
+    let started = Instant::now();
+    assert_eq!(get(server.addr, "/reads/service-info").status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "the main port took {:?}",
+        started.elapsed()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let used = cpu_seconds(server.pid()) - before;
+    assert!(
+        used < 0.2,
+        "{used:.2} CPU seconds in 2 s with the metrics listener full"
+    );
+
+    // The slow clients were closed at the header timeout (1 s; they have waited 2).
+    for mut stream in slow {
+        stream
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        let mut buf = [0; 256];
+        match stream.read(&mut buf) {
+            Ok(_) => {}
+            Err(e) => assert!(
+                !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ),
+                "a slow client is still connected"
+            ),
+        }
+    }
+    drop(idle);
+    assert_eq!(get(metrics, "/metrics").status, 200, "served again");
+}
+
 #[test]
 fn request_ids_and_json_logs() {
     let Some(dir) = data_dir() else { return };

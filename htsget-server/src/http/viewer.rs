@@ -2,12 +2,21 @@
 //! page that shows the region in igv.js through this server's own htsget endpoints, with the
 //! reference from a FASTA of the data root (`reference=KEY`, default `ref.fa` when there is
 //! one). igv.js comes from `--igv-js`. With access control on, the page asks for a token and
-//! passes it to each track (`oauthToken`); its reference URLs are signed, and given only for a
-//! reference whose id a public rule covers.
+//! passes it to each track (`oauthToken`), in memory only; its reference URLs are signed, and
+//! given only for a reference whose id a public rule covers.
+//!
+//! Every value from the query is data: ids and the reference key are checked against the id
+//! grammar, the locus against the grammar of SAM reference names and coordinates; they reach
+//! the page only inside a JSON object whose `<`, `>` and `&` are escaped (nothing in it can end
+//! the script or open a comment), and igv.js gets track names in a display form of letters,
+//! digits and `._/-` only, never the raw id (it renders names as HTML). The page's scripts run
+//! under a Content-Security-Policy nonce; igv.js comes from `--igv-js`, pinned by its
+//! Subresource Integrity hash.
 
 use std::sync::Arc;
 
 use htsget_core::{ByteRange, Error, Reason, storage::Storage};
+use hyper::header::HeaderValue;
 use serde_json::json;
 
 use super::{Response, error::ApiError, uncached};
@@ -44,8 +53,8 @@ pub(crate) async fn page(state: &Arc<State>, query: Option<&str>) -> Result<Resp
         ids::validate(id).map_err(|_| bad("a viewer id is malformed"))?;
     }
     let locus = locus.unwrap_or_default();
-    if locus.len() > 256 || locus.chars().any(char::is_control) {
-        return Err(bad("the locus is malformed").into());
+    if !is_locus(&locus) {
+        return Err(bad("the locus is not NAME or NAME:START-END").into());
     }
 
     let fasta = reference_urls(state, reference.as_deref()).await?;
@@ -53,20 +62,138 @@ pub(crate) async fn page(state: &Arc<State>, query: Option<&str>) -> Result<Resp
         "base": state.public_url,
         "reads": reads,
         "variants": variants,
+        "names": {
+            "reads": reads.as_deref().map(display_name),
+            "variants": variants.as_deref().map(display_name),
+        },
         "locus": locus,
         "fasta": fasta,
         "auth": state.access_on(),
+        "igv": state.config.igv_js,
     });
+    let nonce = nonce()?;
+    let igv = &state.config.igv_js;
+    let integrity = match integrity(state) {
+        Some(hash) => format!(
+            " integrity=\"{}\" crossorigin=\"anonymous\"",
+            escape_attribute(hash)
+        ),
+        None => String::new(),
+    };
     let html = PAGE
-        .replace("{{IGV_JS}}", &escape_attribute(&state.config.igv_js))
-        // Inside <script>: no `</` can close it early.
-        .replace("{{CONFIG}}", &config.to_string().replace("</", "<\\/"));
+        .replace("{{IGV_JS}}", &escape_attribute(igv))
+        .replace("{{INTEGRITY}}", &integrity)
+        .replace("{{NONCE}}", &nonce)
+        .replace("{{CONFIG}}", &script_json(&config));
 
-    Ok(uncached(
-        hyper::StatusCode::OK,
-        "text/html; charset=utf-8",
-        html,
-    ))
+    let mut response = uncached(hyper::StatusCode::OK, "text/html; charset=utf-8", html);
+    let headers = response.headers_mut();
+    let policy = policy(&nonce, igv, &state.public_url);
+    for (name, value) in [
+        ("content-security-policy", policy.as_str()),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("x-frame-options", "DENY"),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    }
+    Ok(response)
+}
+
+/// The Subresource Integrity hash of the igv.js the page loads: `--igv-js-integrity`, else
+/// the pinned hash of the default URL's file (none for another URL without one).
+fn integrity(state: &State) -> Option<&str> {
+    let config = &state.config;
+    config.igv_js_integrity.as_deref().or_else(|| {
+        (config.igv_js == crate::config::DEFAULT_IGV_JS)
+            .then_some(crate::config::DEFAULT_IGV_JS_INTEGRITY)
+    })
+}
+
+/// The page's Content-Security-Policy: scripts only with this response's `nonce` or from
+/// igv.js's origin; connections to this server and the data endpoint's origin (and the
+/// `data:` URLs of tickets); nothing framed, embedded, or based elsewhere.
+fn policy(nonce: &str, igv: &str, public_url: &str) -> String {
+    let igv = origin(igv).unwrap_or_default();
+    let data = origin(public_url).unwrap_or_default();
+    format!(
+        "default-src 'none'; script-src 'nonce-{nonce}' {igv}; style-src 'unsafe-inline'; \
+         img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self' {data} data: blob:; \
+         object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+}
+
+/// `scheme://host[:port]` of an http(s) URL, if it is one whose origin can go in a policy.
+fn origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    let plain = |c: char| c.is_ascii_alphanumeric() || ".-:[]".contains(c);
+    (matches!(scheme, "http" | "https") && !host.is_empty() && host.chars().all(plain))
+        .then(|| format!("{scheme}://{host}"))
+}
+
+/// A fresh nonce for the page's scripts: 128 random bits, base64.
+fn nonce() -> Result<String, ApiError> {
+    use base64::{Engine as _, engine::general_purpose::STANDARD};
+    let mut bytes = [0; 16];
+    getrandom::fill(&mut bytes).map_err(|e| Error::Io {
+        what: "randomness",
+        source: std::io::Error::other(e),
+    })?;
+    Ok(STANDARD.encode(bytes))
+}
+
+/// `value` as JSON that can sit in a `<script>`: `<`, `>`, `&` and the two JavaScript line
+/// separators escaped, so nothing in it can end the script, open a comment or a tag.
+fn script_json(value: &serde_json::Value) -> String {
+    let mut out = String::new();
+    for c in value.to_string().chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An id as a track name igv.js may render as HTML: letters, digits and `._/-`, anything else
+/// as `_`.
+fn display_name(id: &str) -> String {
+    id.chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '_' | '/' | '-' => c,
+            _ => '_',
+        })
+        .collect()
+}
+
+/// Whether `locus` is empty, `NAME` or `NAME:START-END` (digits and commas), `NAME` of the
+/// characters SAM allows in reference names, without quotes, brackets or angle brackets.
+fn is_locus(locus: &str) -> bool {
+    if locus.is_empty() {
+        return true;
+    }
+    let name_char = |c: char| c.is_ascii_alphanumeric() || "!#$%&+./:;?@^_|~-*=".contains(c);
+    let position = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c == ',');
+    let name_ok = |name: &str| {
+        !name.is_empty() && !name.starts_with(['*', '=']) && name.chars().all(name_char)
+    };
+    if locus.len() > 256 {
+        return false;
+    }
+    match locus.rsplit_once(':') {
+        Some((name, range)) => match range.split_once('-') {
+            Some((start, end)) if position(start) && position(end) => name_ok(name),
+            _ => name_ok(locus),
+        },
+        None => name_ok(locus),
+    }
 }
 
 /// The FASTA and `.fai` URLs of the reference (`null` when there is none to give).
@@ -135,14 +262,14 @@ body { font: 14px system-ui, sans-serif; margin: 1rem; }
 #auth { display: none; margin-bottom: 1rem; } #auth input { width: 28rem; }
 #status { display: block; margin: .5rem 0; color: #444; }
 </style>
-<script src="{{IGV_JS}}"></script></head>
+<script src="{{IGV_JS}}" nonce="{{NONCE}}"{{INTEGRITY}}></script></head>
 <body>
 <h1>htsget viewer</h1>
 <form id="auth"><label>Bearer token <input id="token" type="password" autocomplete="off"></label>
 <button type="submit">Load</button></form>
 <output id="status" data-state="waiting">loading…</output>
 <div id="igv"></div>
-<script>
+<script nonce="{{NONCE}}">
 const config = {{CONFIG}};
 const status = document.getElementById("status");
 function show(state, text) { status.dataset.state = state; status.textContent = text; }
@@ -157,10 +284,11 @@ async function load(token) {
   if (!config.fasta) { show("error", "no reference: put ref.fa and ref.fa.fai in the data root, or pass reference="); return; }
   const auth = token ? { oauthToken: token } : {};
   const tracks = [];
-  if (config.reads) tracks.push({ name: config.reads, type: "alignment", format: "bam",
-    sourceType: "htsget", url: config.base + "/reads/" + config.reads, ...auth });
-  if (config.variants) tracks.push({ name: config.variants, type: "variant", format: "vcf",
-    sourceType: "htsget", url: config.base + "/variants/" + config.variants, ...auth });
+  const path = id => id.split("/").map(encodeURIComponent).join("/");
+  if (config.reads) tracks.push({ name: config.names.reads, type: "alignment", format: "bam",
+    sourceType: "htsget", url: config.base + "/reads/" + path(config.reads), ...auth });
+  if (config.variants) tracks.push({ name: config.names.variants, type: "variant", format: "vcf",
+    sourceType: "htsget", url: config.base + "/variants/" + path(config.variants), ...auth });
   try {
     show("loading", "loading…");
     const browser = await igv.createBrowser(document.getElementById("igv"), {
@@ -181,13 +309,13 @@ async function load(token) {
       if (variant) variants = (await variant.featureSource.getFeatures({ chr: where.chr, start: where.start, end: where.end })).length;
     }
     status.dataset.reads = reads; status.dataset.variants = variants;
-    show("loaded", `loaded ${config.locus || ""}: ${reads} reads, ${variants} variants`);
+    show("loaded", "loaded " + (config.locus || "") + ": " + reads + " reads, " + variants + " variants");
   } catch (e) {
     show("error", "cannot load: " + e);
   }
 }
 if (typeof igv === "undefined") {
-  show("error", "igv.js did not load from {{IGV_JS}}");
+  show("error", "igv.js did not load from " + config.igv);
 } else if (config.auth) {
   const form = document.getElementById("auth");
   form.style.display = "block";
