@@ -389,6 +389,60 @@ fn the_metrics_listener_is_as_hard_as_the_main_one() {
 }
 
 #[test]
+fn a_listener_out_of_descriptors_backs_off() {
+    use std::{net::TcpStream, time::Duration};
+
+    let Some(dir) = data_dir() else { return };
+    let port = free_port();
+    let tmp = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(
+        &args(&[
+            "--bind",
+            "127.0.0.1:0",
+            "--data",
+            dir.to_str().unwrap(),
+            "--metrics-bind",
+            &format!("127.0.0.1:{port}"),
+            "--metrics-max-connections",
+            "1000",
+        ]),
+        &tmp.path().join("server.log"),
+    );
+    // Room for 16 more descriptors than it holds now.
+    let pid = server.pid();
+    let open = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count();
+    let limit = format!("--nofile={0}:{0}", open + 16);
+    let status = crate::common::run("prlimit", &["--pid", &pid.to_string(), &limit]).status;
+    assert!(status.success(), "prlimit");
+
+    // More connections than descriptors left: accepting fails with EMFILE.
+    let metrics: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let idle: Vec<TcpStream> = (0..100)
+        .map(|_| TcpStream::connect(metrics).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let before = cpu_seconds(pid);
+    std::thread::sleep(Duration::from_secs(2));
+    let used = cpu_seconds(pid) - before;
+    assert!(
+        used < 0.2,
+        "{used:.2} CPU seconds in 2 s out of descriptors"
+    );
+
+    // Once they go, it serves again.
+    drop(idle);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(get(server.addr, "/reads/service-info").status, 200);
+    assert_eq!(get(metrics, "/healthz").status, 200);
+    assert!(
+        server.log().contains("accept failed"),
+        "the descriptor shortage is logged"
+    );
+}
+
+#[test]
 fn request_ids_and_json_logs() {
     let Some(dir) = data_dir() else { return };
     let tmp = tempfile::tempdir().unwrap();
