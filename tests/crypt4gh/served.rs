@@ -28,16 +28,8 @@ fn every_ground_truth_row_of_plain_files_encrypted_on_the_fly() {
     // No server key: a plain file needs none to be encrypted for a client.
     let server = TestServer::shared(&dir);
     let rows = rows(&dir);
-    let (passed, failures) =
-        decrypted_rows(&server, &dir, &rows, tmp.path(), &client_sk, &client_pk);
-    println!("Crypt4GH on the fly: {passed} rows right");
-    assert!(passed > 200, "too few rows checked: {passed}");
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    let checked = decrypted_rows(&server, &dir, &rows, tmp.path(), &client_sk, &client_pk);
+    assert_rows("Crypt4GH on the fly", checked);
 }
 
 #[test]
@@ -58,16 +50,8 @@ fn every_ground_truth_row_of_plain_objects_encrypted_on_the_fly_from_a_bucket() 
         config.store.options = options.into_iter().collect();
     });
     let rows = rows(&dir);
-    let (passed, failures) =
-        decrypted_rows(&server, &dir, &rows, tmp.path(), &client_sk, &client_pk);
-    println!("Crypt4GH on the fly from S3: {passed} rows right");
-    assert!(passed > 200, "too few rows checked: {passed}");
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    let checked = decrypted_rows(&server, &dir, &rows, tmp.path(), &client_sk, &client_pk);
+    assert_rows("Crypt4GH on the fly from S3", checked);
 }
 
 #[test]
@@ -314,4 +298,17 @@ fn decrypted_rows(
         }
     }
     (passed, failures)
+}
+
+/// Asserts that the rows `checked` (right, and what went wrong with the others) are many and
+/// all right, after saying how many.
+fn assert_rows(what: &str, (passed, failures): (usize, Vec<String>)) {
+    println!("{what}: {passed} rows right");
+    assert!(passed > 200, "too few rows checked: {passed}");
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

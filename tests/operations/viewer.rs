@@ -12,6 +12,30 @@ use crate::{
 
 const LOCUS: &str = "chr1:10001-12000";
 
+/// Headless Chromium, and igv.js served from a local site.
+struct Igv {
+    browser: &'static str,
+    /// The igv.js file.
+    file: std::path::PathBuf,
+    /// Its URL on the local site.
+    url: String,
+    _site: tempfile::TempDir,
+}
+
+/// [`Igv`], if Chromium and igv.js are installed.
+fn local_igv() -> Option<Igv> {
+    let site = tempfile::tempdir().unwrap();
+    let (browser, file) = browser_and_igv(site.path())?;
+    std::fs::copy(&file, site.path().join("igv.min.js")).unwrap();
+    let port = static_server(site.path().to_owned());
+    Some(Igv {
+        browser,
+        file,
+        url: format!("http://127.0.0.1:{port}/igv.min.js"),
+        _site: site,
+    })
+}
+
 #[test]
 fn viewer_refuses_bad_queries() {
     let server = TestServer::start(None, |_| {});
@@ -48,13 +72,15 @@ fn viewer_shows_the_region_in_igv_js() {
     if !require(&[Tool::Samtools, Tool::Bcftools]) {
         return;
     }
-    let site = tempfile::tempdir().unwrap();
-    let Some((browser, igv)) = browser_and_igv(site.path()) else {
+    let Some(Igv {
+        browser,
+        url: igv_url,
+        _site,
+        ..
+    }) = local_igv()
+    else {
         return;
     };
-    std::fs::copy(&igv, site.path().join("igv.min.js")).unwrap();
-    let port = static_server(site.path().to_owned());
-    let igv_url = format!("http://127.0.0.1:{port}/igv.min.js");
     let server = TestServer::start(None, move |config| config.igv_js = igv_url);
 
     let page = format!(
@@ -138,13 +164,15 @@ const PAYLOADS: &[&str] = &[
 
 #[test]
 fn viewer_parameters_never_run_as_script() {
-    let site = tempfile::tempdir().unwrap();
-    let Some((browser, igv)) = browser_and_igv(site.path()) else {
+    let Some(Igv {
+        browser,
+        url: igv_url,
+        _site,
+        ..
+    }) = local_igv()
+    else {
         return;
     };
-    std::fs::copy(&igv, site.path().join("igv.min.js")).unwrap();
-    let port = static_server(site.path().to_owned());
-    let igv_url = format!("http://127.0.0.1:{port}/igv.min.js");
     let server = TestServer::start(None, move |config| config.igv_js = igv_url);
 
     // The listener a payload would call: any connection to it is a failure.
@@ -260,13 +288,15 @@ fn viewer_checks_the_integrity_of_igv_js() {
     if !require(&[Tool::Samtools, Tool::Bcftools]) {
         return;
     }
-    let site = tempfile::tempdir().unwrap();
-    let Some((browser, igv)) = browser_and_igv(site.path()) else {
+    let Some(Igv {
+        browser,
+        file: igv,
+        url: igv_url,
+        _site,
+    }) = local_igv()
+    else {
         return;
     };
-    std::fs::copy(&igv, site.path().join("igv.min.js")).unwrap();
-    let port = static_server(site.path().to_owned());
-    let igv_url = format!("http://127.0.0.1:{port}/igv.min.js");
     let hash = {
         let output = crate::common::run(
             "openssl",

@@ -49,7 +49,7 @@ settings! {
 }
 
 settings! {
-    /// The TLS files as given; [`TlsFiles::pair`] checks there are both or neither.
+    /// The TLS files as given (the configuration checks there are both or neither).
     pub struct TlsFiles, flags TlsArgs {
         /// Serve https with this certificate chain (PEM); needs `--tls-key`.
         #[setting("tls-cert", "HTSGET_TLS_CERT", PathBuf, value_name = "PEM")]
