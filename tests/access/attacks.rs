@@ -24,6 +24,10 @@ const INVALID: &[&str] = &[
     "malformed_base64",
     "malformed_json",
     "rotated",
+    "iss_array",
+    "visa_as_bearer",
+    "visa_claims_as_bearer",
+    "es256_high_s",
 ];
 
 /// Valid passports whose visas must all be ignored: 403, as for a token without grants.
@@ -34,6 +38,7 @@ const IGNORED_VISAS: &[&str] = &[
     "visa_other_dataset",
     "visa_with_conditions",
     "visa_malformed",
+    "visa_without_by",
     "no_grants",
 ];
 

@@ -28,6 +28,19 @@ def b64(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+# The order of P-256: an ECDSA signature (r, s) and (r, N - s) both verify.
+N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def with_s(token, high=False):
+    """An ES256 token with its signature's s made low (canonical) or high (its twin)."""
+    head, body, sig = token.split(".")
+    raw = base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4))
+    low = min(int.from_bytes(raw[32:], "big"), N - int.from_bytes(raw[32:], "big"))
+    s = N - low if high else low
+    return head + "." + body + "." + b64(raw[:32] + s.to_bytes(32, "big"))
+
+
 def jwk(public, kid, alg):
     if alg == "RS256":
         key = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(public))
@@ -65,7 +78,8 @@ def claims(**extra):
 
 
 def token(payload, key=rsa_key, alg="RS256", kid="rsa-1", typ="JWT"):
-    return jwt.encode(payload, key, algorithm=alg, headers={"kid": kid, "typ": typ})
+    minted = jwt.encode(payload, key, algorithm=alg, headers={"kid": kid, "typ": typ})
+    return with_s(minted) if alg == "ES256" else minted
 
 
 def visa(dataset, key=visa_key, kid="visa-1", iss=VISAS, exp=None, **visa_extra):
@@ -77,11 +91,13 @@ def visa(dataset, key=visa_key, kid="visa-1", iss=VISAS, exp=None, **visa_extra)
         "asserted": now - 86400,
     }
     body.update(visa_extra)
+    body = {k: v for k, v in body.items() if v is not None}
     payload = {"iss": iss, "sub": "alice@visas", "iat": now, "exp": exp or now + 3600,
                "ga4gh_visa_v1": body}
     alg = "ES256" if isinstance(key, ec.EllipticCurvePrivateKey) else "RS256"
     headers = {"kid": kid, "typ": "vnd.ga4gh.visa+jwt", "jku": VISAS + "/jwks"}
-    return jwt.encode(payload, key, algorithm=alg, headers=headers)
+    minted = jwt.encode(payload, key, algorithm=alg, headers=headers)
+    return with_s(minted) if alg == "ES256" else minted
 
 
 def passport(*visas, **extra):
@@ -128,6 +144,25 @@ tokens = {
     "huge": token(claims(datasets=[DATASETS + "bam"], pad="x" * (1 << 20))),
     "malformed_base64": "eyJhbGciOiJSUzI1NiJ9.@@@not-base64@@@.c2ln",
     "malformed_json": b64(b"{not json") + "." + b64(b"{}") + "." + b64(b"sig"),
+    # Strict tokens: `iss` an array naming a trusted issuer; a visa (with an audience and a
+    # grants claim, so that only its being a visa refuses it) as the bearer token, typed as a
+    # visa or not; an ES256 signature's high-S twin.
+    # (PyJWT refuses to put an array in `iss`: signed as raw JWS.)
+    "iss_array": jwt.api_jws.PyJWS().encode(
+        json.dumps(claims(datasets=[DATASETS + "bam"], iss=["https://evil.test", ISSUER])).encode(),
+        rsa_key, algorithm="RS256", headers={"kid": "rsa-1", "typ": "JWT"}),
+    "visa_as_bearer": with_s(jwt.encode(
+        claims(iss=VISAS, datasets=[DATASETS + "bam"],
+               ga4gh_visa_v1={"type": "ControlledAccessGrants", "value": DATASETS + "bam",
+                              "source": "https://dac.example", "by": "dac", "asserted": now}),
+        visa_key, algorithm="ES256", headers={"kid": "visa-1", "typ": "vnd.ga4gh.visa+jwt"})),
+    "visa_claims_as_bearer": token(
+        claims(iss=VISAS, datasets=[DATASETS + "bam"],
+               ga4gh_visa_v1={"type": "ControlledAccessGrants", "value": DATASETS + "bam",
+                              "source": "https://dac.example", "by": "dac", "asserted": now}),
+        visa_key, "ES256", "visa-1"),
+    "es256_high_s": with_s(token(claims(datasets=[DATASETS + "bam"]), ec_key, "ES256", "ec-1"), high=True),
+    "visa_without_by": passport(visa("bam", by=None)),
 }
 
 with open(f"{out}/tokens.json", "w") as f:

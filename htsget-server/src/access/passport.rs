@@ -1,7 +1,8 @@
 //! GA4GH Passport v1.2 visas: the signed JWTs of a token's `ga4gh_passport_v1` claim whose
 //! `ga4gh_visa_v1.type` is `ControlledAccessGrants` grant the dataset their `value` names.
 //! A visa that is malformed, unsigned by a trusted key, from an untrusted issuer, expired, of
-//! another type, or carrying `conditions` (not evaluated here, so never honoured) is ignored;
+//! another type, without the `by` the spec requires of it, or carrying `conditions` (not
+//! evaluated here, so never honoured) is ignored;
 //! the rest of the passport still counts.
 
 use serde_json::Value;
@@ -10,7 +11,7 @@ use serde_json::Value;
 pub const CLAIM: &str = "ga4gh_passport_v1";
 
 /// The visa claim inside each visa.
-const VISA: &str = "ga4gh_visa_v1";
+pub(crate) const VISA_CLAIM: &str = "ga4gh_visa_v1";
 
 /// The one visa type that grants datasets.
 const GRANTS: &str = "ControlledAccessGrants";
@@ -44,9 +45,10 @@ pub(crate) fn visa_jwts(visas: &[Value]) -> impl Iterator<Item = &str> {
 }
 
 /// The grant of one verified visa's claims, if it is a ControlledAccessGrants visa without
-/// conditions, with a string `value` of at most 255 characters.
+/// conditions, with a string `value` of at most 255 characters and the `by` the spec requires
+/// of it (a visa that does not say who asserted it is ignored).
 pub(crate) fn grant_of(claims: &serde_json::Map<String, Value>) -> Option<Grant> {
-    let visa = claims.get(VISA)?.as_object()?;
+    let visa = claims.get(VISA_CLAIM)?.as_object()?;
     if visa.get("type")?.as_str()? != GRANTS {
         return None;
     }
@@ -57,6 +59,9 @@ pub(crate) fn grant_of(claims: &serde_json::Map<String, Value>) -> Option<Grant>
         _ => false,
     };
     if !unconditional {
+        return None;
+    }
+    if visa.get("by")?.as_str()?.is_empty() {
         return None;
     }
     let value = visa.get("value")?.as_str()?;
@@ -103,6 +108,10 @@ mod tests {
             json!({"type": "ControlledAccessGrants", "value": "x".repeat(256)}),
             json!({"type": "ControlledAccessGrants", "value": "x", "conditions": [[{"type": "A"}]]}),
             json!({"type": "ControlledAccessGrants", "value": "x", "conditions": "x"}),
+            // The spec requires `by` of ControlledAccessGrants visas.
+            json!({"type": "ControlledAccessGrants", "value": "x"}),
+            json!({"type": "ControlledAccessGrants", "value": "x", "by": ""}),
+            json!({"type": "ControlledAccessGrants", "value": "x", "by": 1}),
             json!("not an object"),
         ];
         for visa in ignored {
@@ -110,7 +119,7 @@ mod tests {
         }
         assert!(
             grant_of(&claims(
-                json!({"type": "ControlledAccessGrants", "value": "x", "conditions": []})
+                json!({"type": "ControlledAccessGrants", "value": "x", "by": "dac", "conditions": []})
             ))
             .is_some()
         );

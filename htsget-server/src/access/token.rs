@@ -89,6 +89,10 @@ pub enum Refusal {
     /// A required claim is missing or malformed.
     #[error("the token's claims are malformed")]
     Claims,
+    /// A visa (typed `vnd.ga4gh.visa+jwt`, or holding `ga4gh_visa_v1`) sent as the bearer
+    /// token: a visa is never an access token.
+    #[error("a visa is not an access token")]
+    NotAccessToken,
 }
 
 impl Refusal {
@@ -106,6 +110,7 @@ impl Refusal {
             Self::Issuer => "issuer",
             Self::Audience => "audience",
             Self::Claims => "claims",
+            Self::NotAccessToken => "visa-as-token",
         }
     }
 
@@ -228,10 +233,21 @@ impl Verifier {
         is_token: bool,
     ) -> Result<Map<String, Value>, Refusal> {
         let header = jsonwebtoken::decode_header(jwt).map_err(|_| Refusal::Malformed)?;
+        if is_token
+            && header
+                .typ
+                .as_deref()
+                .is_some_and(|typ| typ.eq_ignore_ascii_case(VISA_TYPE))
+        {
+            return Err(Refusal::NotAccessToken);
+        }
         let kid = header.kid.as_deref().ok_or(Refusal::UnknownKey)?;
         let key = self.keys.find(kid).await.ok_or(Refusal::UnknownKey)?;
         if header.alg != key.algorithm {
             return Err(Refusal::Algorithm);
+        }
+        if key.algorithm == jsonwebtoken::Algorithm::ES256 && !low_s(jwt) {
+            return Err(Refusal::Signature);
         }
 
         let mut validation = Validation::new(key.algorithm);
@@ -248,9 +264,38 @@ impl Verifier {
         }
         validation.set_required_spec_claims(&required);
 
-        jsonwebtoken::decode::<Map<String, Value>>(jwt, &key.decoding, &validation)
+        let claims = jsonwebtoken::decode::<Map<String, Value>>(jwt, &key.decoding, &validation)
             .map(|data| data.claims)
-            .map_err(|e| Refusal::of(&e))
+            .map_err(|e| Refusal::of(&e))?;
+        // `iss` is one string: an array naming a trusted issuer among others is not trusted.
+        if !matches!(claims.get("iss"), Some(Value::String(_))) {
+            return Err(Refusal::Issuer);
+        }
+        if is_token && claims.contains_key(passport::VISA_CLAIM) {
+            return Err(Refusal::NotAccessToken);
+        }
+        Ok(claims)
+    }
+}
+
+/// The JWT `typ` of GA4GH visas.
+const VISA_TYPE: &str = "vnd.ga4gh.visa+jwt";
+
+/// Half the order of P-256, big-endian: an ES256 signature's `s` above it is the malleable
+/// twin of a valid one, refused (low-S, as canonical ECDSA requires).
+const P256_HALF_ORDER: [u8; 32] = [
+    0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8,
+];
+
+/// Whether an ES256 `jwt`'s signature (`r || s`, 64 bytes) has `s` at most half the curve's
+/// order; a signature of another length is left to the verifier to refuse.
+fn low_s(jwt: &str) -> bool {
+    use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+    let signature = jwt.rsplit('.').next().unwrap_or_default();
+    match URL_SAFE_NO_PAD.decode(signature) {
+        Ok(bytes) if bytes.len() == 64 => bytes[32..] <= P256_HALF_ORDER[..],
+        _ => true,
     }
 }
 
@@ -288,6 +333,22 @@ mod tests {
         assert_eq!(bearer(b"Bearer"), None);
         assert_eq!(bearer(b"Bearer "), None);
         assert_eq!(bearer(b"\xffBearer x"), None);
+    }
+
+    #[test]
+    fn test_low_s() {
+        use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+        let jwt = |s: [u8; 32]| {
+            let signature = [[1; 32], s].concat();
+            format!("a.b.{}", URL_SAFE_NO_PAD.encode(signature))
+        };
+        assert!(low_s(&jwt(P256_HALF_ORDER)));
+        assert!(low_s(&jwt([0; 32])));
+        let mut above = P256_HALF_ORDER;
+        above[31] += 1;
+        assert!(!low_s(&jwt(above)));
+        assert!(!low_s(&jwt([0xff; 32])));
+        assert!(low_s("a.b.c"), "left to the verifier");
     }
 
     #[test]
