@@ -162,8 +162,10 @@ async fn fetch(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, KeysError
 }
 
 /// Parses a JWKS: `{"keys": [...]}`. Keys that are not for signatures, have no `kid`, are of
-/// another algorithm than RS256, ES256 (P-256) or EdDSA (Ed25519), or are symmetric are
-/// skipped, with a warning; the set itself must be JSON with a `keys` array.
+/// another algorithm than RS256, ES256 (P-256) or EdDSA (Ed25519), are symmetric, are RSA
+/// keys under 2048 bits, or share their `kid` with another key of the set (which one would
+/// verify is not for the set to leave open) are skipped, with a warning; the set itself must
+/// be JSON with a `keys` array.
 pub(crate) fn parse(bytes: &[u8]) -> Result<KeyMap, KeysError> {
     #[derive(serde::Deserialize)]
     struct Set {
@@ -171,9 +173,16 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<KeyMap, KeysError> {
     }
     let set: Set = serde_json::from_slice(bytes).map_err(KeysError::Malformed)?;
 
+    let mut kids: HashMap<&str, usize> = HashMap::new();
+    for value in &set.keys {
+        if let Some(kid) = value.get("kid").and_then(serde_json::Value::as_str) {
+            *kids.entry(kid).or_default() += 1;
+        }
+    }
+
     let mut keys = HashMap::new();
-    for value in set.keys {
-        let jwk: Jwk = match serde_json::from_value(value) {
+    for value in &set.keys {
+        let jwk: Jwk = match serde_json::from_value(value.clone()) {
             Ok(jwk) => jwk,
             Err(e) => {
                 tracing::warn!(error = %e, "skipping a JWKS key that does not parse");
@@ -184,6 +193,10 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<KeyMap, KeysError> {
             tracing::warn!("skipping a JWKS key without a kid");
             continue;
         };
+        if kids.get(kid.as_str()).is_some_and(|count| *count > 1) {
+            tracing::warn!(kid = %kid, "skipping every JWKS key of a kid given twice");
+            continue;
+        }
         match key_of(&jwk) {
             Ok(key) => {
                 keys.insert(kid, Arc::new(key));
@@ -205,6 +218,9 @@ fn key_of(jwk: &Jwk) -> Result<Key, &'static str> {
         return Err("not a signature key");
     }
     let (algorithm, declared) = match &jwk.algorithm {
+        AlgorithmParameters::RSA(rsa) if rsa_bits(&rsa.n) < MIN_RSA_BITS => {
+            return Err("RSA keys under 2048 bits are refused");
+        }
         AlgorithmParameters::RSA(_) => (Algorithm::RS256, KeyAlgorithm::RS256),
         AlgorithmParameters::EllipticCurve(ec) if ec.curve == EllipticCurve::P256 => {
             (Algorithm::ES256, KeyAlgorithm::ES256)
@@ -225,9 +241,53 @@ fn key_of(jwk: &Jwk) -> Result<Key, &'static str> {
     })
 }
 
+/// The smallest RSA modulus accepted, in bits.
+const MIN_RSA_BITS: usize = 2048;
+
+/// The bits of an RSA modulus given as base64url (0 if it does not decode).
+fn rsa_bits(n: &str) -> usize {
+    use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+    let Ok(bytes) = URL_SAFE_NO_PAD.decode(n.trim_end_matches('=')) else {
+        return 0;
+    };
+    let Some(first) = bytes.iter().position(|b| *b != 0) else {
+        return 0;
+    };
+    (bytes.len() - first) * 8 - bytes[first].leading_zeros() as usize
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_parse_skips_short_rsa_keys_and_shared_kids() {
+        use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+        let modulus = |bytes: usize| {
+            let mut n = vec![0xc5; bytes];
+            n[bytes - 1] |= 1;
+            URL_SAFE_NO_PAD.encode(n)
+        };
+        let ed = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+        let jwks = format!(
+            r#"{{"keys": [
+                {{"kty": "RSA", "n": "{}", "e": "AQAB", "kid": "rsa-1024"}},
+                {{"kty": "RSA", "n": "{}", "e": "AQAB", "kid": "rsa-2048"}},
+                {{"kty": "OKP", "crv": "Ed25519", "x": "{ed}", "kid": "twice"}},
+                {{"kty": "OKP", "crv": "Ed25519", "x": "{ed}", "kid": "twice"}},
+                {{"kty": "OKP", "crv": "Ed25519", "x": "{ed}", "kid": "once"}}
+            ]}}"#,
+            modulus(128),
+            modulus(256)
+        );
+        let keys = parse(jwks.as_bytes()).unwrap();
+        let mut kids: Vec<_> = keys.keys().map(String::as_str).collect();
+        kids.sort_unstable();
+        assert_eq!(kids, ["once", "rsa-2048"]);
+        assert_eq!(rsa_bits(&modulus(256)), 2048);
+        assert_eq!(rsa_bits("AAE"), 1);
+        assert_eq!(rsa_bits("@@"), 0);
+    }
 
     #[test]
     fn test_parse_keeps_only_signature_keys_of_the_three_algorithms() {
