@@ -62,12 +62,6 @@ impl Changes {
     }
 }
 
-impl Default for Changes {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 /// The folders whose changes could change what `path` under `root` names: each from `root`
 /// down to the one holding it (a folder reached through a link is watched where the link leads,
 /// and the link itself is an entry of the folder above).

@@ -49,6 +49,14 @@ pub(crate) fn uncached(
     response
 }
 
+/// A fresh nonce (128 random bits) for a Crypt4GH ticket or a page's scripts.
+pub(crate) fn fresh_nonce() -> Result<crate::data_url::Nonce, Error> {
+    crate::data_url::Nonce::random().map_err(|e| Error::Io {
+        what: "randomness",
+        source: std::io::Error::other(e),
+    })
+}
+
 /// Serves one request: routes it, adds CORS headers and its request id, counts and logs it.
 pub(crate) async fn serve(
     state: Arc<State>,

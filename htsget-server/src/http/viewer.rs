@@ -71,7 +71,7 @@ pub(crate) async fn page(state: &Arc<State>, query: Option<&str>) -> Result<Resp
         "auth": state.access_on(),
         "igv": state.config.igv_js,
     });
-    let nonce = nonce()?;
+    let nonce = super::fresh_nonce()?.to_hex();
     let igv = &state.config.igv_js;
     let integrity = match integrity(state) {
         Some(hash) => format!(
@@ -132,17 +132,6 @@ fn origin(url: &str) -> Option<String> {
     let plain = |c: char| c.is_ascii_alphanumeric() || ".-:[]".contains(c);
     (matches!(scheme, "http" | "https") && !host.is_empty() && host.chars().all(plain))
         .then(|| format!("{scheme}://{host}"))
-}
-
-/// A fresh nonce for the page's scripts: 128 random bits, base64.
-fn nonce() -> Result<String, ApiError> {
-    use base64::{Engine as _, engine::general_purpose::STANDARD};
-    let mut bytes = [0; 16];
-    getrandom::fill(&mut bytes).map_err(|e| Error::Io {
-        what: "randomness",
-        source: std::io::Error::other(e),
-    })?;
-    Ok(STANDARD.encode(bytes))
 }
 
 /// `value` as JSON that can sit in a `<script>`: `<`, `>`, `&` and the two JavaScript line

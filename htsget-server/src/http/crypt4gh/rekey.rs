@@ -46,10 +46,7 @@ impl ReKey {
         client: PublicKey,
     ) -> Result<Self, ApiError> {
         let file = state.open_located(located).await?;
-        let nonce = Nonce::random().map_err(|e| htsget_core::Error::Io {
-            what: "randomness",
-            source: std::io::Error::other(e),
-        })?;
+        let nonce = crate::http::fresh_nonce()?;
         let version = located.data_metadata.identity().tag();
         let now = crate::data_url::unix_now();
         let signer = state
