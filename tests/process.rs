@@ -30,6 +30,11 @@ pub(crate) struct ServerProcess {
 impl ServerProcess {
     /// Starts `htsget-server ARGS` (add `--bind 127.0.0.1:0`), its standard error in `log`.
     pub(crate) fn start(args: &[String], log: &Path) -> Self {
+        Self::start_with_env(args, log, &[])
+    }
+
+    /// [`ServerProcess::start`] with `env` set in its environment.
+    pub(crate) fn start_with_env(args: &[String], log: &Path, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args([
                 "process::server_process",
@@ -39,6 +44,7 @@ impl ServerProcess {
             ])
             .env(ARGS, serde_json::to_string(args).unwrap())
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(File::create(log).unwrap())
             .spawn()

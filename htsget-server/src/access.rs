@@ -5,12 +5,16 @@
 //! Decisions depend on the id, the token and the rules, never on what files exist, so a
 //! caller without a grant learns nothing of an id's existence.
 
+pub mod conditions;
 mod error;
+mod fetch;
 mod glob;
+mod issuers;
 mod keys;
 pub mod passport;
 pub mod rules;
 pub mod token;
+pub mod userinfo;
 
 use std::sync::Arc;
 
@@ -18,6 +22,8 @@ use htsget_core::query::Query;
 
 pub use self::{
     error::{AccessError, KeysError, RuleError},
+    fetch::FetchError,
+    passport::{Held, Via},
     rules::{Allowed, Rules, Verdict},
     token::{Caller, Refusal, Verifier, bearer},
 };
@@ -39,6 +45,8 @@ pub struct Admission {
     pub restriction: Option<Vec<Allowed>>,
     /// The grant that admitted; `None` for a public rule.
     pub grant: Option<String>,
+    /// The visa (or grants claim) that gave the grant.
+    pub via: Option<Via>,
 }
 
 impl Admission {
@@ -68,20 +76,22 @@ pub enum Denial {
         /// The token's subject.
         subject: String,
     },
+    /// The token's issuer (its keys, discovery or userinfo endpoint) cannot be reached now:
+    /// 503, to retry.
+    Unavailable,
 }
 
 impl Access {
-    /// Access control as `settings` configure it; `None` when it is off. Reads the JWKS now
-    /// (a file must be readable; a URL that cannot be fetched yet is retried on demand).
+    /// Access control as `settings` configure it; `None` when it is off. Reads the key sets
+    /// now (a file must be readable; a URL that cannot be fetched yet is retried on demand).
     pub async fn open(settings: &AccessSettings) -> Result<Option<Self>, AccessError> {
-        let Some(jwks) = &settings.jwks else {
+        if !settings.is_on() {
             return Ok(None);
-        };
+        }
         let rules = Rules::compile(&settings.rules)?;
-        let keys = keys::KeySet::open(jwks).await?;
+        let trust = issuers::Trust::open(settings).await?;
         let verifier = Verifier::new(
-            keys,
-            settings.issuers.clone(),
+            trust,
             settings.audience.clone(),
             settings.grants_claim.clone(),
         );
@@ -106,6 +116,7 @@ impl Access {
                 subject: None,
                 restriction: None,
                 grant: None,
+                via: None,
             });
         }
 
@@ -115,11 +126,17 @@ impl Access {
         };
 
         match caller {
-            Ok(caller) => match self.rules.verdict(id, Some(&caller.grants)) {
-                Verdict::Admitted { restriction, grant } => Ok(Admission {
+            Err(Refusal::Unavailable) => Err(Denial::Unavailable),
+            Ok(caller) => match self.rules.verdict(id, Some(&caller.held)) {
+                Verdict::Admitted {
+                    restriction,
+                    grant,
+                    via,
+                } => Ok(Admission {
                     subject: Some(caller.subject.clone()),
                     restriction,
                     grant,
+                    via,
                 }),
                 Verdict::Denied => Err(Denial::Forbidden {
                     subject: caller.subject.clone(),
@@ -127,10 +144,15 @@ impl Access {
             },
             // Without a valid token, only public rules (restricted ones here) can admit.
             Err(refusal) => match self.rules.verdict(id, None) {
-                Verdict::Admitted { restriction, grant } => Ok(Admission {
+                Verdict::Admitted {
+                    restriction,
+                    grant,
+                    via,
+                } => Ok(Admission {
                     subject: None,
                     restriction,
                     grant,
+                    via,
                 }),
                 Verdict::Denied => Err(Denial::Unauthenticated(refusal)),
             },
@@ -153,6 +175,7 @@ mod tests {
                 grants: Vec::new(),
                 public: true,
                 regions: None,
+                ..RuleConfig::default()
             }],
             ..AccessSettings::default()
         };

@@ -12,7 +12,10 @@ use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration}
 use htsget_core::facts::{Aliases, AmbiguousAlias};
 
 pub use self::{
-    access::{AccessArgs, AccessSettings, RuleConfig, TlsArgs, TlsFiles, TlsSettings},
+    access::{
+        AccessArgs, AccessSettings, IssuedKind, IssuerConfig, RuleConfig, TlsArgs, TlsFiles,
+        TlsSettings,
+    },
     cli::Cli,
     declare::Seconds,
     file::{RootConfig, ServiceConfig},
@@ -32,12 +35,23 @@ pub const MIN_HEADER_BYTES: usize = 8192;
 #[derive(Debug, Eq, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AccessProblem {
-    /// `[[access]]` rules without a JWKS.
-    #[error("[[access]] rules need auth-jwks (access control is off without it)")]
+    /// `[[access]]` rules without a JWKS or `[[issuers]]`.
+    #[error("[[access]] rules need auth-jwks or [[issuers]] (access control is off without them)")]
     RulesWithoutKeys,
     /// A JWKS without a trusted issuer.
     #[error("auth-jwks needs at least one auth-issuer")]
     NoIssuer,
+    /// `auth-issuer` without `auth-jwks` (whose keys it would trust).
+    #[error("auth-issuer needs auth-jwks (use [[issuers]] for issuers with their own keys)")]
+    IssuerWithoutKeys,
+    /// A malformed `[[issuers]]` table (`table`: its place in the file, from 1).
+    #[error("[[issuers]] table {table}: {problem}")]
+    Issuer {
+        /// Its place in the file, from 1.
+        table: usize,
+        /// What is wrong.
+        problem: String,
+    },
     /// A TLS certificate without its key, or the reverse.
     #[error("TLS needs {missing} too")]
     TlsHalf {
@@ -321,6 +335,7 @@ impl Config {
             roots: file.roots.unwrap_or_default(),
             access: AccessSettings {
                 rules: file.rules.unwrap_or_default(),
+                issuer_tables: file.issuers.unwrap_or_default(),
                 ..AccessSettings::from_args(cli.access.over(file.access))
             },
             tls: TlsFiles::from_args(cli.tls.over(file.tls)).pair()?,

@@ -2,6 +2,8 @@
 
 use std::io;
 
+use super::fetch::FetchError;
+
 /// What is wrong with one `[[access]]` rule.
 #[derive(Debug, Eq, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -15,11 +17,14 @@ pub enum RuleError {
     /// `**` beside other characters in a segment.
     #[error("ids pattern {0:?}: `**` must be a whole segment")]
     PartialDoubleStar(String),
+    /// `researcher` without `terms`, or the reverse.
+    #[error("registered access needs both researcher and terms")]
+    Registered,
     /// No `ids` at all.
     #[error("no ids")]
     NoIds,
-    /// Neither grants nor `public = true`.
-    #[error("give grants, or public = true")]
+    /// Neither grants, registered access nor `public = true`.
+    #[error("give grants, researcher and terms, or public = true")]
     NoGrants,
     /// An empty string among the grants.
     #[error("an empty grant")]
@@ -41,10 +46,7 @@ pub enum KeysError {
     Read(#[source] io::Error),
     /// The JWKS URL cannot be fetched (the error says why, without the URL).
     #[error("cannot fetch the JWKS: {0}")]
-    Fetch(#[source] reqwest::Error),
-    /// The JWKS URL answered with an error status.
-    #[error("the JWKS URL answered {0}")]
-    Status(reqwest::StatusCode),
+    Fetch(#[from] FetchError),
     /// The key set is larger than allowed.
     #[error("the JWKS is larger than {0} bytes")]
     TooLarge(usize),

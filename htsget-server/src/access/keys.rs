@@ -1,4 +1,4 @@
-//! The keys tokens and visas are checked with: a JWKS from a file or an https URL, parsed
+//! The keys tokens and visas are checked with: a JWKS from a file or a URL, parsed
 //! into one verifying key per `kid`, each bound to the one algorithm its type implies.
 //! Re-read on an unknown `kid` (at most once per [`MIN_REFRESH`]) and when older than
 //! [`MAX_AGE`], so keys rotate without a restart.
@@ -9,7 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::error::KeysError;
+use super::{error::KeysError, fetch::Fetcher};
 use jsonwebtoken::{
     Algorithm, DecodingKey,
     jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse},
@@ -42,7 +42,11 @@ impl std::fmt::Debug for Key {
 #[derive(Debug)]
 enum Source {
     File(std::path::PathBuf),
-    Url(String, reqwest::Client),
+    Url {
+        url: String,
+        fetcher: Arc<Fetcher>,
+        https_only: bool,
+    },
 }
 
 type KeyMap = HashMap<String, Arc<Key>>;
@@ -57,17 +61,20 @@ pub(crate) struct KeySet {
 }
 
 impl KeySet {
-    /// The key set of `source` (a path, or an `http(s)://` URL), read once now. A file that
-    /// cannot be read or parsed is an error; a URL that cannot be fetched yet is retried on
-    /// demand (the error is logged).
-    pub(crate) async fn open(source: &str) -> Result<Self, KeysError> {
+    /// The key set of `source` (a path, or an `http(s)://` URL fetched by `fetcher`, https
+    /// only when `https_only`), read once now. A file that cannot be read or parsed is an
+    /// error; a URL that cannot be fetched yet is retried on demand (the error is logged).
+    pub(crate) async fn open(
+        source: &str,
+        fetcher: &Arc<Fetcher>,
+        https_only: bool,
+    ) -> Result<Self, KeysError> {
         let source = if source.starts_with("https://") || source.starts_with("http://") {
-            let client = reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .map_err(KeysError::Client)?;
-            Source::Url(source.to_owned(), client)
+            Source::Url {
+                url: source.to_owned(),
+                fetcher: Arc::clone(fetcher),
+                https_only,
+            }
         } else {
             Source::File(source.into())
         };
@@ -78,13 +85,26 @@ impl KeySet {
         };
         match set.read().await {
             Ok(keys) => set.store(keys),
-            Err(e) if matches!(set.source, Source::Url(..)) => {
-                tracing::warn!(error = %e, "the JWKS cannot be fetched yet; retrying on demand");
+            Err(e) if matches!(set.source, Source::Url { .. }) => {
+                tracing::warn!(error = %e, "a JWKS cannot be fetched yet; retrying on demand");
                 *set.refresh.lock().await = Some(Instant::now());
             }
             Err(e) => return Err(e),
         }
         Ok(set)
+    }
+
+    /// The key set at `url` (https only), read when a key is first looked for.
+    pub(crate) fn on_demand(url: &str, fetcher: &Arc<Fetcher>) -> Self {
+        Self {
+            source: Source::Url {
+                url: url.to_owned(),
+                fetcher: Arc::clone(fetcher),
+                https_only: true,
+            },
+            keys: RwLock::new((Arc::new(HashMap::new()), Instant::now())),
+            refresh: tokio::sync::Mutex::new(None),
+        }
     }
 
     /// How many keys are loaded.
@@ -119,7 +139,7 @@ impl KeySet {
         match self.read().await {
             Ok(keys) => self.store(keys),
             Err(e) => {
-                tracing::warn!(error = %e, "cannot refresh the JWKS; keeping the keys in hand")
+                tracing::warn!(error = %e, "cannot refresh a JWKS; keeping the keys in hand")
             }
         }
     }
@@ -136,29 +156,17 @@ impl KeySet {
                     .await
                     .map_err(KeysError::Read)?
             }
-            Source::Url(url, client) => fetch(client, url).await?,
+            Source::Url {
+                url,
+                fetcher,
+                https_only,
+            } => fetcher.get(url, None, MAX_JWKS_BYTES, *https_only).await?,
         };
         if bytes.len() > MAX_JWKS_BYTES {
             return Err(KeysError::TooLarge(MAX_JWKS_BYTES));
         }
         parse(&bytes)
     }
-}
-
-async fn fetch(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, KeysError> {
-    let fetch = |e: reqwest::Error| KeysError::Fetch(e.without_url());
-    let response = client.get(url).send().await.map_err(fetch)?;
-    if !response.status().is_success() {
-        return Err(KeysError::Status(response.status()));
-    }
-    if response
-        .content_length()
-        .is_some_and(|len| len > MAX_JWKS_BYTES as u64)
-    {
-        return Err(KeysError::TooLarge(MAX_JWKS_BYTES));
-    }
-    let bytes = response.bytes().await.map_err(fetch)?;
-    Ok(bytes.to_vec())
 }
 
 /// Parses a JWKS: `{"keys": [...]}`. Keys that are not for signatures, have no `kid`, are of

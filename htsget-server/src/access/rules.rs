@@ -8,6 +8,7 @@ use htsget_core::query::{Class, Query};
 use super::{
     error::{AccessError, RuleError},
     glob::Glob,
+    passport::{Held, Via},
 };
 use crate::config::RuleConfig;
 
@@ -21,6 +22,9 @@ pub struct Rules {
 struct Rule {
     ids: Vec<Glob>,
     grants: BTreeSet<String>,
+    /// Registered access: one of these `ResearcherStatus` values and one of `terms`.
+    researcher: BTreeSet<String>,
+    terms: BTreeSet<String>,
     public: bool,
     regions: Option<Vec<Allowed>>,
 }
@@ -90,8 +94,11 @@ pub enum Verdict {
     Admitted {
         /// The regions, if restricted.
         restriction: Option<Vec<Allowed>>,
-        /// The admitting grant; `None` for a public rule.
+        /// The admitting grant (`registered:` and the researcher status for registered
+        /// access); `None` for a public rule.
         grant: Option<String>,
+        /// The visa (or grants claim) that gave it.
+        via: Option<Via>,
     },
     /// Not readable by this caller (or by an anonymous one).
     Denied,
@@ -109,8 +116,19 @@ impl Rule {
         if ids.is_empty() {
             return Err(RuleError::NoIds);
         }
-        if !config.public && config.grants.is_empty() {
+        if config.researcher.is_empty() != config.terms.is_empty() {
+            return Err(RuleError::Registered);
+        }
+        if !config.public && config.grants.is_empty() && config.researcher.is_empty() {
             return Err(RuleError::NoGrants);
+        }
+        if config
+            .researcher
+            .iter()
+            .chain(&config.terms)
+            .any(String::is_empty)
+        {
+            return Err(RuleError::EmptyGrant);
         }
         if config.grants.iter().any(String::is_empty) {
             return Err(RuleError::EmptyGrant);
@@ -126,9 +144,28 @@ impl Rule {
         Ok(Self {
             ids,
             grants: config.grants.iter().cloned().collect(),
+            researcher: config.researcher.iter().cloned().collect(),
+            terms: config.terms.iter().cloned().collect(),
             public: config.public,
             regions,
         })
+    }
+}
+
+impl Rule {
+    /// The grant of `held` this rule admits, and what gave it: a dataset it lists, else a
+    /// researcher status and accepted terms it lists (registered access).
+    fn admits(&self, held: &Held) -> Option<(String, Via)> {
+        let listed = |list: &BTreeSet<String>, held: &std::collections::BTreeMap<String, Via>| {
+            list.iter()
+                .find_map(|value| held.get(value).map(|via| (value.clone(), via.clone())))
+        };
+        if let Some(granted) = listed(&self.grants, &held.grants) {
+            return Some(granted);
+        }
+        let (status, via) = listed(&self.researcher, &held.researcher)?;
+        listed(&self.terms, &held.terms)?;
+        Some((format!("registered:{status}"), via))
     }
 }
 
@@ -151,24 +188,21 @@ impl Rules {
             .any(|rule| rule.public && rule.regions.is_none())
     }
 
-    /// What the rules say of `id` for a caller holding `grants` (`None`: no valid token). An
+    /// What the rules say of `id` for a caller holding `held` (`None`: no valid token). An
     /// id no rule covers is denied. Several admitting rules widen each other.
-    pub fn verdict(&self, id: &str, grants: Option<&BTreeSet<String>>) -> Verdict {
+    pub fn verdict(&self, id: &str, held: Option<&Held>) -> Verdict {
         let mut admitted = false;
         let mut restriction: Option<Vec<Allowed>> = Some(Vec::new());
-        let mut admitting = None;
+        let mut admitting: Option<(String, Via)> = None;
 
         for rule in self.matching(id) {
-            let grant = match grants {
-                Some(held) => rule.grants.intersection(held).next(),
-                None => None,
-            };
+            let grant = held.and_then(|held| rule.admits(held));
             if !rule.public && grant.is_none() {
                 continue;
             }
             admitted = true;
             if admitting.is_none() {
-                admitting = grant.cloned();
+                admitting = grant;
             }
             match (&mut restriction, &rule.regions) {
                 (_, None) => restriction = None,
@@ -178,9 +212,11 @@ impl Rules {
         }
 
         if admitted {
+            let (grant, via) = admitting.unzip();
             Verdict::Admitted {
                 restriction,
-                grant: admitting,
+                grant,
+                via,
             }
         } else {
             Verdict::Denied
@@ -226,11 +262,29 @@ mod tests {
             grants: grants.iter().map(|g| (*g).to_owned()).collect(),
             public,
             regions: regions.map(|r| r.iter().map(|s| (*s).to_owned()).collect()),
+            ..RuleConfig::default()
         }
     }
 
-    fn held(grants: &[&str]) -> BTreeSet<String> {
-        grants.iter().map(|g| (*g).to_owned()).collect()
+    fn via(kind: &str) -> Via {
+        Via {
+            issuer: "https://v".to_owned(),
+            kind: kind.to_owned(),
+        }
+    }
+
+    fn values(values: &[&str], kind: &str) -> std::collections::BTreeMap<String, Via> {
+        values
+            .iter()
+            .map(|v| ((*v).to_owned(), via(kind)))
+            .collect()
+    }
+
+    fn held(grants: &[&str]) -> Held {
+        Held {
+            grants: values(grants, "ControlledAccessGrants"),
+            ..Held::default()
+        }
     }
 
     fn query(params: &[(&str, &str)]) -> Query {
@@ -247,6 +301,7 @@ mod tests {
         let admitted = |grant: Option<&str>| Verdict::Admitted {
             restriction: None,
             grant: grant.map(str::to_owned),
+            via: grant.map(|_| via("ControlledAccessGrants")),
         };
         assert_eq!(
             rules.verdict("bam/x", Some(&held(&["g:bam"]))),
@@ -267,6 +322,52 @@ mod tests {
         // Grants compare as whole, case-sensitive strings.
         assert_eq!(
             rules.verdict("bam/x", Some(&held(&["G:BAM", "g:ba"]))),
+            Verdict::Denied
+        );
+    }
+
+    #[test]
+    fn test_verdict_with_registered_access() {
+        let registered = RuleConfig {
+            researcher: vec!["https://doi.org/r".to_owned()],
+            terms: vec!["https://terms/1".to_owned(), "https://terms/2".to_owned()],
+            ..rule("registered/**", &[], false, None)
+        };
+        let rules = Rules::compile(&[registered]).unwrap();
+        let holding = |researcher: &[&str], terms: &[&str]| Held {
+            researcher: values(researcher, "ResearcherStatus"),
+            terms: values(terms, "AcceptedTermsAndPolicies"),
+            ..Held::default()
+        };
+        assert_eq!(
+            rules.verdict(
+                "registered/a/b",
+                Some(&holding(&["https://doi.org/r"], &["https://terms/2"]))
+            ),
+            Verdict::Admitted {
+                restriction: None,
+                grant: Some("registered:https://doi.org/r".to_owned()),
+                via: Some(via("ResearcherStatus")),
+            }
+        );
+        for (researcher, terms) in [
+            (&["https://doi.org/r"][..], &[][..]),
+            (&[], &["https://terms/1"]),
+            (&["https://doi.org/other"], &["https://terms/1"]),
+            (&["https://doi.org/r"], &["https://terms/3"]),
+        ] {
+            assert_eq!(
+                rules.verdict("registered/a", Some(&holding(researcher, terms))),
+                Verdict::Denied,
+                "{researcher:?} {terms:?}"
+            );
+        }
+        // A grant is not a researcher status.
+        assert_eq!(
+            rules.verdict(
+                "registered/a",
+                Some(&held(&["https://doi.org/r", "https://terms/1"]))
+            ),
             Verdict::Denied
         );
     }
@@ -340,6 +441,19 @@ mod tests {
             rule("bam/*", &["g"], false, Some(&["chr1:a-9"])),
             rule("bam/*", &[""], false, None),
             rule("a//b", &["g"], false, None),
+            RuleConfig {
+                researcher: vec!["r".to_owned()],
+                ..rule("bam/*", &[], false, None)
+            },
+            RuleConfig {
+                terms: vec!["t".to_owned()],
+                ..rule("bam/*", &["g"], false, None)
+            },
+            RuleConfig {
+                researcher: vec![String::new()],
+                terms: vec!["t".to_owned()],
+                ..rule("bam/*", &[], false, None)
+            },
         ] {
             assert!(
                 Rules::compile(std::slice::from_ref(&bad)).is_err(),

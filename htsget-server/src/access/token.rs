@@ -1,16 +1,20 @@
-//! Bearer tokens: checked once against the trusted keys, issuers and audience, their grants
-//! gathered (passport visas, or a grants claim), and the verdict cached until the token, or the
-//! earliest visa it relies on, expires. The cache is keyed by the SHA-256 of the token's
+//! Bearer tokens: checked once against their issuer's keys and the audience, what they hold
+//! gathered (passport visas, embedded or from the issuer's userinfo endpoint, and a grants
+//! claim), and the verdict cached until the token, or the earliest visa it relies on, expires. The cache is keyed by the SHA-256 of the token's
 //! signature (short, and unique to it), and a hit must match the whole token.
 
-use std::{collections::BTreeSet, sync::Arc};
+use std::sync::Arc;
 
 use jsonwebtoken::{Validation, errors::ErrorKind};
 use quick_cache::sync::Cache;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::{keys::KeySet, passport};
+use super::{
+    issuers::{Kind, Trust, Userinfo},
+    passport::{self, Held, Via, Visa},
+    userinfo::{self, UserinfoError},
+};
 
 /// The longest bearer token accepted, in bytes.
 pub const MAX_TOKEN_BYTES: usize = 32 << 10;
@@ -46,8 +50,8 @@ impl quick_cache::Weighter<[u8; 32], Cached> for Weighter {
 pub struct Caller {
     /// The token's `sub` (`-` when it has none).
     pub subject: String,
-    /// The datasets granted: ControlledAccessGrants visa values and grants-claim entries.
-    pub grants: BTreeSet<String>,
+    /// What its passport and grants claim hold.
+    pub held: Held,
     /// When this verdict ends (Unix seconds): the token's `exp`, or an earlier visa's.
     pub expires: u64,
 }
@@ -89,10 +93,19 @@ pub enum Refusal {
     /// A required claim is missing or malformed.
     #[error("the token's claims are malformed")]
     Claims,
-    /// A visa (typed `vnd.ga4gh.visa+jwt`, or holding `ga4gh_visa_v1`) sent as the bearer
-    /// token: a visa is never an access token.
+    /// A visa (typed `vnd.ga4gh.visa+jwt`, or holding `ga4gh_visa_v1`), or a token of an
+    /// issuer of visas only, sent as the bearer token: a visa is never an access token.
     #[error("a visa is not an access token")]
     NotAccessToken,
+    /// A visa naming a `jku` its issuer's list does not allow.
+    #[error("the visa's jku is not allowed for its issuer")]
+    Jku,
+    /// The issuer's userinfo endpoint refused the token, or answered about another subject.
+    #[error("the issuer's userinfo endpoint does not vouch for the token")]
+    Userinfo,
+    /// The issuer's keys or userinfo endpoint cannot be had now (503, retry later).
+    #[error("the token's issuer cannot be reached now")]
+    Unavailable,
 }
 
 impl Refusal {
@@ -111,6 +124,9 @@ impl Refusal {
             Self::Audience => "audience",
             Self::Claims => "claims",
             Self::NotAccessToken => "visa-as-token",
+            Self::Jku => "jku",
+            Self::Userinfo => "userinfo-refused",
+            Self::Unavailable => "issuer-unavailable",
         }
     }
 
@@ -133,25 +149,22 @@ impl Refusal {
 /// Checks tokens.
 #[derive(Debug)]
 pub struct Verifier {
-    keys: KeySet,
-    issuers: Vec<String>,
+    trust: Trust,
     audience: Option<String>,
     grants_claim: Option<String>,
     cache: Cache<[u8; 32], Cached, Weighter>,
 }
 
 impl Verifier {
-    /// A verifier trusting the keys of `keys`, tokens and visas of `issuers`, tokens for
-    /// `audience` (if set), and grants listed in `grants_claim` (if set).
+    /// A verifier trusting the issuers of `trust`, tokens for `audience` (if set), and grants
+    /// listed in `grants_claim` (if set).
     pub(crate) fn new(
-        keys: KeySet,
-        issuers: Vec<String>,
+        trust: Trust,
         audience: Option<String>,
         grants_claim: Option<String>,
     ) -> Self {
         Self {
-            keys,
-            issuers,
+            trust,
             audience,
             grants_claim,
             cache: Cache::with_weighter(CACHE_ENTRIES, CACHE_BYTES, Weighter),
@@ -160,10 +173,12 @@ impl Verifier {
 
     /// The number of trusted keys loaded.
     pub fn keys_loaded(&self) -> usize {
-        self.keys.len()
+        self.trust.keys_loaded()
     }
 
-    /// Who `token` speaks for, checked (or from the cache, while the verdict lasts).
+    /// Who `token` speaks for, checked (or from the cache, while the verdict lasts). Callers
+    /// with the same token while it is being checked wait for that check (so a token costs one
+    /// userinfo request).
     pub async fn verify(&self, token: &str) -> Result<Arc<Caller>, Refusal> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(Refusal::Oversized);
@@ -171,17 +186,33 @@ impl Verifier {
         let signature = token.rsplit('.').next().unwrap_or(token);
         let hash: [u8; 32] = Sha256::digest(signature.as_bytes()).into();
         let now = jsonwebtoken::get_current_timestamp();
-        if let Some(cached) = self.cache.get(&hash)
-            && *cached.token == *token
-        {
-            if now <= cached.caller.expires.saturating_add(LEEWAY) {
-                return Ok(cached.caller);
+        let guard = match self.cache.get_value_or_guard_async(&hash).await {
+            Ok(cached) if *cached.token == *token => {
+                if now <= cached.caller.expires.saturating_add(LEEWAY) {
+                    return Ok(cached.caller);
+                }
+                self.cache.remove(&hash);
+                return Err(Refusal::Expired);
             }
-            self.cache.remove(&hash);
-            return Err(Refusal::Expired);
+            // Another token with this signature part: checked, not cached.
+            Ok(_) => None,
+            Err(guard) => Some(guard),
+        };
+        let caller = Arc::new(self.caller(token).await?);
+        if let Some(guard) = guard {
+            let cached = Cached {
+                token: token.into(),
+                caller: Arc::clone(&caller),
+            };
+            let _ = guard.insert(cached);
         }
+        Ok(caller)
+    }
 
-        let claims = self.check(token, true).await?;
+    /// Checks `token` and gathers what its passport (embedded, or from its issuer's userinfo
+    /// endpoint) and grants claim hold.
+    async fn caller(&self, token: &str) -> Result<Caller, Refusal> {
+        let (claims, issuer, typ) = self.check(token, Kind::Access).await?;
         let subject = match claims.get("sub") {
             Some(Value::String(sub)) if !sub.is_empty() => sub.clone(),
             None => "-".to_owned(),
@@ -192,57 +223,85 @@ impl Verifier {
             .and_then(Value::as_u64)
             .ok_or(Refusal::Claims)?;
 
-        let mut grants = BTreeSet::new();
-        if let Some(visas) = claims.get(passport::CLAIM) {
-            let visas = visas.as_array().ok_or(Refusal::Claims)?;
-            for jwt in passport::visa_jwts(visas) {
-                match self.check(jwt, false).await {
-                    Ok(visa) => {
-                        if let Some(grant) = passport::grant_of(&visa) {
-                            expires = expires.min(grant.expires);
-                            grants.insert(grant.value);
-                        }
+        let fetched;
+        let visas: &[Value] = match claims.get(passport::CLAIM) {
+            Some(visas) => visas.as_array().ok_or(Refusal::Claims)?,
+            // A Passport JWT is the passport; an access token without one has it at userinfo.
+            None if !typ.eq_ignore_ascii_case(PASSPORT_TYPE) => {
+                fetched = match self.trust.userinfo(&issuer).await {
+                    Userinfo::At(url) => {
+                        userinfo::passport(self.trust.fetcher(), &url, token, &subject)
+                            .await
+                            .map_err(|e| match e {
+                                UserinfoError::Unavailable => Refusal::Unavailable,
+                                UserinfoError::Refused | UserinfoError::OtherSubject => {
+                                    Refusal::Userinfo
+                                }
+                            })?
                     }
-                    Err(refusal) => tracing::debug!(reason = refusal.reason(), "ignoring a visa"),
-                }
+                    Userinfo::None => Vec::new(),
+                    Userinfo::Unavailable => return Err(Refusal::Unavailable),
+                };
+                &fetched
+            }
+            None => &[],
+        };
+
+        let mut verified = Vec::new();
+        for jwt in passport::visa_jwts(visas) {
+            match self.check(jwt, Kind::Visa).await {
+                Ok((visa, ..)) => match Visa::of(&visa) {
+                    Some(visa) => verified.push(visa),
+                    None => tracing::debug!("ignoring a malformed visa"),
+                },
+                Err(refusal) => tracing::debug!(reason = refusal.reason(), "ignoring a visa"),
             }
         }
-        if let Some(name) = &self.grants_claim {
-            grants.extend(claim_grants(claims.get(name)));
+        let (mut held, visas_expire) = passport::held(&verified);
+        if let Some(at) = visas_expire {
+            expires = expires.min(at);
         }
-
-        let caller = Arc::new(Caller {
+        if let Some(name) = &self.grants_claim {
+            for grant in claim_grants(claims.get(name)) {
+                held.grants.entry(grant).or_insert_with(|| Via {
+                    issuer: issuer.clone(),
+                    kind: passport::GRANTS_CLAIM.to_owned(),
+                });
+            }
+        }
+        Ok(Caller {
             subject,
-            grants,
+            held,
             expires,
-        });
-        let cached = Cached {
-            token: token.into(),
-            caller: Arc::clone(&caller),
-        };
-        self.cache.insert(hash, cached);
-        Ok(caller)
+        })
     }
 
-    /// Checks one JWT's signature and claims: the key its `kid` names among the trusted ones,
-    /// `alg` that key's algorithm, `iss` trusted, `exp` required and `nbf` honoured (with
-    /// [`LEEWAY`]), and, for tokens (not visas), `aud` when an audience is configured.
+    /// Checks one JWT of `kind`: its `iss` one trusted issuer's that may sign `kind`, the key
+    /// its `kid` (and, for visas, `jku`) names among that issuer's, `alg` that key's algorithm,
+    /// `exp` required and `nbf` honoured (with [`LEEWAY`]), and, for access tokens, `aud` when
+    /// an audience is configured. Its claims, its issuer and its `typ`.
     pub(crate) async fn check(
         &self,
         jwt: &str,
-        is_token: bool,
-    ) -> Result<Map<String, Value>, Refusal> {
+        kind: Kind,
+    ) -> Result<(Map<String, Value>, String, String), Refusal> {
         let header = jsonwebtoken::decode_header(jwt).map_err(|_| Refusal::Malformed)?;
-        if is_token
-            && header
-                .typ
-                .as_deref()
-                .is_some_and(|typ| typ.eq_ignore_ascii_case(VISA_TYPE))
-        {
+        let typ = header.typ.clone().unwrap_or_default();
+        if kind == Kind::Access && typ.eq_ignore_ascii_case(VISA_TYPE) {
             return Err(Refusal::NotAccessToken);
         }
         let kid = header.kid.as_deref().ok_or(Refusal::UnknownKey)?;
-        let key = self.keys.find(kid).await.ok_or(Refusal::UnknownKey)?;
+        // Which issuer's keys to use; the signature then proves the claim.
+        let unverified: Map<String, Value> =
+            jsonwebtoken::dangerous::insecure_decode_claims(jwt).map_err(|_| Refusal::Malformed)?;
+        // `iss` is one string: an array naming a trusted issuer among others is not trusted.
+        let Some(Value::String(iss)) = unverified.get("iss") else {
+            return Err(Refusal::Issuer);
+        };
+        let key = self
+            .trust
+            .key(iss, kind, kid, header.jku.as_deref())
+            .await?;
         if header.alg != key.algorithm {
             return Err(Refusal::Algorithm);
         }
@@ -253,10 +312,10 @@ impl Verifier {
         let mut validation = Validation::new(key.algorithm);
         validation.leeway = LEEWAY;
         validation.validate_nbf = true;
-        validation.set_issuer(&self.issuers);
+        validation.set_issuer(&[iss]);
         let mut required = vec!["exp", "iss"];
-        match (&self.audience, is_token) {
-            (Some(audience), true) => {
+        match (&self.audience, kind) {
+            (Some(audience), Kind::Access) => {
                 validation.set_audience(&[audience]);
                 required.push("aud");
             }
@@ -267,16 +326,18 @@ impl Verifier {
         let claims = jsonwebtoken::decode::<Map<String, Value>>(jwt, &key.decoding, &validation)
             .map(|data| data.claims)
             .map_err(|e| Refusal::of(&e))?;
-        // `iss` is one string: an array naming a trusted issuer among others is not trusted.
-        if !matches!(claims.get("iss"), Some(Value::String(_))) {
+        if claims.get("iss") != Some(&Value::String(iss.clone())) {
             return Err(Refusal::Issuer);
         }
-        if is_token && claims.contains_key(passport::VISA_CLAIM) {
+        if kind == Kind::Access && claims.contains_key(passport::VISA_CLAIM) {
             return Err(Refusal::NotAccessToken);
         }
-        Ok(claims)
+        Ok((claims, iss.clone(), typ))
     }
 }
+
+/// The JWT `typ` of Passport JWTs (from token exchange).
+const PASSPORT_TYPE: &str = "vnd.ga4gh.passport+jwt";
 
 /// The JWT `typ` of GA4GH visas.
 const VISA_TYPE: &str = "vnd.ga4gh.visa+jwt";

@@ -45,6 +45,8 @@ settings! {
     also {
         /// The rules, in file order (`[[access]]`).
         pub rules: Vec<RuleConfig> = Vec::new(),
+        /// The token and visa issuers, each with its own keys (`[[issuers]]`).
+        pub issuer_tables: Vec<IssuerConfig> = Vec::new(),
     }
 }
 
@@ -77,6 +79,92 @@ pub struct RuleConfig {
     /// `chr1:START-END` in htsget coordinates (0-based start, exclusive end); `*` is the
     /// unplaced reads. A query reaching outside them is refused.
     pub regions: Option<Vec<String>>,
+    /// Registered access: `ResearcherStatus` visa values, any one of which admits together
+    /// with one of `terms` (both or neither).
+    #[serde(default)]
+    pub researcher: Vec<String>,
+    /// Registered access: `AcceptedTermsAndPolicies` visa values, any one of which admits
+    /// together with one of `researcher`.
+    #[serde(default)]
+    pub terms: Vec<String>,
+}
+
+/// One `[[issuers]]` table: an issuer of access tokens or visas (or both) and where its keys
+/// come from. A key verifies only tokens of the issuer it was loaded for, of the kinds that
+/// issuer may sign.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct IssuerConfig {
+    /// The issuer's `iss`.
+    pub iss: String,
+    /// Its JWKS: a file or an `https://` URL; absent: OpenID discovery at
+    /// `{iss}/.well-known/openid-configuration` (`jwks_uri`).
+    pub jwks: Option<String>,
+    /// Its userinfo endpoint (`https://`), asked for the passport of access tokens that carry
+    /// none; absent: discovery's `userinfo_endpoint`, when the issuer signs access tokens.
+    pub userinfo: Option<String>,
+    /// What it may sign [default: access tokens only].
+    #[serde(default = "access_only")]
+    pub issues: Vec<IssuedKind>,
+    /// The `jku` URLs (`https://`) its visas may name for their keys.
+    #[serde(default)]
+    pub jku: Vec<String>,
+}
+
+/// What an issuer may sign.
+#[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq)]
+#[serde(rename_all = "kebab-case")]
+pub enum IssuedKind {
+    /// Access tokens (and Passport JWTs).
+    Access,
+    /// Visas.
+    Visas,
+}
+
+fn access_only() -> Vec<IssuedKind> {
+    vec![IssuedKind::Access]
+}
+
+impl IssuerConfig {
+    /// Whether it may sign access tokens.
+    pub fn signs_access(&self) -> bool {
+        self.issues.contains(&IssuedKind::Access)
+    }
+
+    /// Whether it may sign visas.
+    pub fn signs_visas(&self) -> bool {
+        self.issues.contains(&IssuedKind::Visas)
+    }
+
+    /// What is wrong with it, if anything.
+    fn problem(&self) -> Option<String> {
+        let https = |url: &str| url.starts_with("https://") && url.len() > "https://".len();
+        if self.iss.is_empty() {
+            return Some("iss is empty".to_owned());
+        }
+        if self.issues.is_empty() {
+            return Some("issues is empty".to_owned());
+        }
+        if self.jwks.is_none() && !https(&self.iss) {
+            return Some("without jwks, iss must be an https URL (for discovery)".to_owned());
+        }
+        if let Some(jwks) = &self.jwks
+            && jwks.contains("://")
+            && !https(jwks)
+        {
+            return Some("jwks must be a file or an https URL".to_owned());
+        }
+        if self.userinfo.as_deref().is_some_and(|url| !https(url)) {
+            return Some("userinfo must be an https URL".to_owned());
+        }
+        if self.jku.iter().any(|url| !https(url)) {
+            return Some("every jku must be an https URL".to_owned());
+        }
+        if !self.jku.is_empty() && !self.signs_visas() {
+            return Some("jku is for issuers of visas".to_owned());
+        }
+        None
+    }
 }
 
 /// A string, or an array of strings.
@@ -124,7 +212,7 @@ pub struct TlsSettings {
 impl AccessSettings {
     /// Whether access control is on.
     pub fn is_on(&self) -> bool {
-        self.jwks.is_some()
+        self.jwks.is_some() || !self.issuer_tables.is_empty()
     }
 
     /// Checks the settings hang together (the rules themselves are compiled by access control
@@ -137,8 +225,27 @@ impl AccessSettings {
             }
             return Ok(());
         }
-        if self.issuers.is_empty() {
+        if self.jwks.is_some() && self.issuers.is_empty() {
             return refuse(AccessProblem::NoIssuer);
+        }
+        if self.jwks.is_none() && !self.issuers.is_empty() {
+            return refuse(AccessProblem::IssuerWithoutKeys);
+        }
+        let mut seen: Vec<&str> = self.issuers.iter().map(String::as_str).collect();
+        for (i, table) in self.issuer_tables.iter().enumerate() {
+            if let Some(problem) = table.problem() {
+                return refuse(AccessProblem::Issuer {
+                    table: i + 1,
+                    problem,
+                });
+            }
+            if seen.contains(&table.iss.as_str()) {
+                return refuse(AccessProblem::Issuer {
+                    table: i + 1,
+                    problem: format!("iss {:?} is given twice", table.iss),
+                });
+            }
+            seen.push(&table.iss);
         }
         Ok(())
     }

@@ -1,5 +1,5 @@
 //! The TOML file: the settings it may hold (kebab-case keys, unknown keys refused), the
-//! `[[roots]]`, `[[access]]`, `[store-options]`, `[service]` and `[aliases]` tables.
+//! `[[roots]]`, `[[access]]`, `[[issuers]]`, `[store-options]`, `[service]` and `[aliases]` tables.
 
 use std::{
     collections::BTreeMap,
@@ -8,7 +8,9 @@ use std::{
 
 use serde::Deserialize;
 
-use super::{AccessArgs, ConfigArgs, ConfigError, RuleConfig, StoreArgs, TlsArgs, UrlMode};
+use super::{
+    AccessArgs, ConfigArgs, ConfigError, IssuerConfig, RuleConfig, StoreArgs, TlsArgs, UrlMode,
+};
 
 /// The settings a TOML file may hold: every flag's setting under the flag's name, and the
 /// tables no flag gives.
@@ -27,12 +29,20 @@ pub(super) struct FileConfig {
     pub(super) roots: Option<Vec<RootConfig>>,
     #[serde(rename = "access")]
     pub(super) rules: Option<Vec<RuleConfig>>,
+    pub(super) issuers: Option<Vec<IssuerConfig>>,
     pub(super) service: Option<ServiceConfig>,
     pub(super) aliases: Option<BTreeMap<String, Vec<String>>>,
 }
 
 /// The keys of [`FileConfig`]'s own tables.
-const TABLES: [&str; 5] = ["store-options", "roots", "access", "service", "aliases"];
+const TABLES: [&str; 6] = [
+    "store-options",
+    "roots",
+    "access",
+    "issuers",
+    "service",
+    "aliases",
+];
 
 /// A data root under an id prefix (`[[roots]]` in the file).
 #[derive(Clone, Debug, Deserialize, Eq, PartialEq)]

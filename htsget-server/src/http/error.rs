@@ -31,6 +31,10 @@ pub(crate) enum ApiError {
     #[cfg(feature = "access")]
     #[error("authorization is invalid: {0}")]
     Unauthenticated(Refusal),
+    /// The token's issuer cannot be reached to check it (503, with `Retry-After`).
+    #[cfg(feature = "access")]
+    #[error("the token's issuer cannot be reached now; try again later")]
+    IssuerUnavailable,
     /// Not permitted (403).
     #[error(transparent)]
     Forbidden(#[from] Forbidden),
@@ -94,6 +98,11 @@ impl ApiError {
                 StatusCode::UNAUTHORIZED,
                 ErrorKind::InvalidAuthentication.name(),
             ),
+            #[cfg(feature = "access")]
+            Self::IssuerUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorKind::InvalidAuthentication.name(),
+            ),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, ErrorKind::PermissionDenied.name()),
         };
 
@@ -148,6 +157,8 @@ impl ApiError {
                     headers.insert(header::WWW_AUTHENTICATE, value);
                 }
             }
+            #[cfg(feature = "access")]
+            Self::IssuerUnavailable => {}
             Self::Htsget(_) | Self::UriTooLong(_) | Self::Forbidden(_) => {}
         }
 

@@ -36,6 +36,7 @@ pub(super) async fn admission(
             Err(match denial {
                 Denial::Unauthenticated(refusal) => ApiError::Unauthenticated(refusal),
                 Denial::Forbidden { .. } => ApiError::Forbidden(Forbidden::Denied),
+                Denial::Unavailable => ApiError::IssuerUnavailable,
             })
         }
     }

@@ -1,5 +1,6 @@
 //! The audit trail: one log line per ticket decision under access control, with the subject,
-//! the id, the regions asked, the decision and its reason; never a token or a signature.
+//! the id, the regions asked, the decision and its reason, and the grant with the issuer and
+//! type of the visa (or `grants-claim`) that gave it; never a token or a signature.
 
 use std::fmt::Write as _;
 
@@ -18,6 +19,7 @@ pub(super) fn denied(metrics: &Metrics, id: &str, denial: &Denial) {
     let (subject, reason) = match denial {
         Denial::Unauthenticated(refusal) => ("-", refusal.reason()),
         Denial::Forbidden { subject } => (subject.as_str(), "no-grant"),
+        Denial::Unavailable => ("-", "issuer-unavailable"),
     };
     metrics.decision("deny", reason);
     tracing::info!(target: TARGET, subject, id, region = "-", decision = "deny", reason, "ticket decision");
@@ -43,7 +45,22 @@ pub(super) fn decided(
     let subject = admission.subject.as_deref().unwrap_or("-");
     let region = regions(query);
     let grant = admission.grant.as_deref().unwrap_or("-");
-    tracing::info!(target: TARGET, subject, id, region, decision, reason, grant, "ticket decision");
+    let (visa_issuer, visa_type) = admission
+        .via
+        .as_ref()
+        .map_or(("-", "-"), |via| (via.issuer.as_str(), via.kind.as_str()));
+    tracing::info!(
+        target: TARGET,
+        subject,
+        id,
+        region,
+        decision,
+        reason,
+        grant,
+        visa_issuer,
+        visa_type,
+        "ticket decision"
+    );
 }
 
 /// The regions of a query as `name:start-end` joined by commas; `header` or `all`.
