@@ -130,10 +130,18 @@ seed_queries() {
   seed bearer_token spaced "\\x01{\"iss\":\"https://issuer.example\",\"exp\":$far,\"datasets\":\"a b  c\"}"
   seed bearer_token visa "\\x02{\"iss\":\"https://issuer.example\",\"sub\":\"a\",\"exp\":$far,\"ga4gh_visa_v1\":{\"type\":\"ControlledAccessGrants\",\"value\":\"https://d/1\",\"source\":\"https://dac\",\"by\":\"dac\",\"asserted\":1,\"conditions\":[]}}"
 
+  # passport: mode byte 0 (visa conditions), 1 (a userinfo answer), 2 (pattern \n text).
+  seed passport met '\x00[[{"type":"AffiliationAndRole","value":"pattern:*@uni.example","by":"const:so"}]]'
+  seed passport split '\x00[[{"type":"AcceptedTermsAndPolicies","value":"split_pattern:https://terms.example/v?"}],[{"type":"X"}]]'
+  seed passport unknown '\x00[[{"type":"AffiliationAndRole","value":"regex:.*"}]]'
+  seed passport userinfo '\x01{"sub":"alice","ga4gh_passport_v1":["a.b.c"]}'
+  seed passport other '\x01{"sub":"bob","ga4gh_passport_v1":[]}'
+  seed passport glob '\x02a*b?c*\naxxbycz'
+
   # signed_url: start and length (u64 LE each), a newline, then a flip byte and a query.
   seed signed_url range '\x00\x10\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\n\x07v=x&r=0-9&exp=1000060&sig=AAAA'
   seed signed_url span '\x01\x00\x00\x00\x00\x00\x00\x00\xff\xff\xff\xff\xff\xff\xff\xff\n\x21span=5-70000&exp=1&sig=x&span=1-2'
-  echo "query_get, query_post, range_header, bearer_token, signed_url: hand-written seeds"
+  echo "query_get, query_post, range_header, bearer_token, passport, signed_url: hand-written seeds"
 }
 
 # crypt4gh: mode byte 0 + a real file encrypted by python crypt4gh for the target's fixed key

@@ -8,7 +8,8 @@
 //!
 //! Nothing may panic. A token made in mode 0 is never admitted (it cannot carry a good
 //! signature); a verified caller's verdict never outlives its `exp`; grants come only from a
-//! `ControlledAccessGrants` visa's `value` or the grants claim.
+//! `ControlledAccessGrants` visa's `value` or the grants claim, registered-access values only
+//! from visas of their type, and never from a visa with conditions (none can be met alone).
 #![no_main]
 
 use std::sync::OnceLock;
@@ -97,12 +98,13 @@ fuzz_target!(|data: &[u8]| {
                     }
                     _ => Vec::new(),
                 };
-                for grant in &caller.grants {
+                for grant in caller.held.grants.keys() {
                     assert!(
                         listed.contains(&grant.as_str()),
                         "grant {grant:?} from nowhere"
                     );
                 }
+                assert!(caller.held.researcher.is_empty() && caller.held.terms.is_empty());
             }
         }
         _ => {
@@ -117,14 +119,24 @@ fuzz_target!(|data: &[u8]| {
                 passport.to_string().as_bytes(),
             );
             let caller = fixture.runtime.block_on(verifier.verify(&token)).unwrap();
-            for grant in &caller.grants {
-                let claims: serde_json::Value = serde_json::from_slice(rest).unwrap();
-                assert_eq!(claims["ga4gh_visa_v1"]["type"], "ControlledAccessGrants");
-                assert_eq!(
-                    claims["ga4gh_visa_v1"]["value"].as_str(),
-                    Some(grant.as_str())
-                );
-                assert!(grant.chars().count() <= 255);
+            let held = &caller.held;
+            for (kind, values) in [
+                ("ControlledAccessGrants", &held.grants),
+                ("ResearcherStatus", &held.researcher),
+                ("AcceptedTermsAndPolicies", &held.terms),
+            ] {
+                for value in values.keys() {
+                    let claims: serde_json::Value = serde_json::from_slice(rest).unwrap();
+                    let visa = &claims["ga4gh_visa_v1"];
+                    assert_eq!(visa["type"], kind);
+                    assert_eq!(visa["value"].as_str(), Some(value.as_str()));
+                    assert!(value.chars().count() <= 255);
+                    // A lone visa cannot meet conditions (only other, unconditional visas can).
+                    assert!(
+                        matches!(&visa["conditions"], serde_json::Value::Null)
+                            || visa["conditions"] == serde_json::json!([])
+                    );
+                }
             }
         }
     }

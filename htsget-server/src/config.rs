@@ -483,6 +483,79 @@ mod tests {
     }
 
     #[test]
+    fn test_from_cli_with_issuer_tables() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        let parse = |text: &str, flags: &[&str]| {
+            std::fs::write(&path, text).unwrap();
+            let config = path.to_str().unwrap();
+            let cli = Cli::parse_from(["htsget-server", "--config", config].iter().chain(flags));
+            Config::from_cli(cli)
+        };
+        let aai_table = "[[issuers]]\niss = \"https://aai.example\"\n";
+        let rems = "[[issuers]]\niss = \"https://rems.example\"\njwks = \"/keys/rems.json\"\n\
+                    issues = [\"visas\"]\njku = [\"https://rems.example/jwks\"]\n";
+        let rule = "[[access]]\nids = \"x/*\"\nresearcher = [\"r\"]\nterms = [\"t\"]\n";
+
+        // Issuer tables alone turn access control on; an issuer signs access tokens by default.
+        let on = parse(&format!("{aai_table}{rems}{rule}"), &[]).unwrap();
+        assert!(on.access.is_on());
+        let [aai, rems] = &on.access.issuer_tables[..] else {
+            panic!("two issuers")
+        };
+        assert!(aai.signs_access() && !aai.signs_visas() && aai.jwks.is_none());
+        assert!(rems.signs_visas() && !rems.signs_access());
+        assert_eq!(rems.jku, ["https://rems.example/jwks"]);
+        assert_eq!(on.access.rules[0].researcher, ["r"]);
+        // With the shorthand too.
+        let both = parse(
+            aai_table,
+            &["--auth-jwks", "/k.json", "--auth-issuer", "https://b"],
+        );
+        assert!(both.unwrap().access.is_on());
+
+        let refused = [
+            "[[issuers]]\niss = \"\"\njwks = \"/k\"\n",
+            "[[issuers]]\niss = \"http://aai.example\"\n",
+            "[[issuers]]\niss = \"https://a\"\njwks = \"http://a/jwks\"\n",
+            "[[issuers]]\niss = \"https://a\"\nuserinfo = \"http://a/userinfo\"\n",
+            "[[issuers]]\niss = \"https://a\"\nissues = [\"visas\"]\njku = [\"http://a/jwks\"]\n",
+            "[[issuers]]\niss = \"https://a\"\njku = [\"https://a/jwks\"]\n",
+            "[[issuers]]\niss = \"https://a\"\nissues = []\n",
+            "[[issuers]]\niss = \"https://a\"\n[[issuers]]\niss = \"https://a\"\n",
+        ];
+        for text in refused {
+            assert!(
+                matches!(
+                    parse(text, &[]),
+                    Err(ConfigError::Access(AccessProblem::Issuer { .. }))
+                ),
+                "{text}"
+            );
+        }
+        // Unknown keys and kinds are refused by the file's parser.
+        assert!(parse("[[issuers]]\niss = \"https://a\"\nkeys = \"x\"\n", &[]).is_err());
+        assert!(parse("[[issuers]]\niss = \"https://a\"\nissues = [\"id\"]\n", &[]).is_err());
+        // The same iss from the shorthand and a table; auth-issuer without auth-jwks.
+        assert!(matches!(
+            parse(
+                aai_table,
+                &[
+                    "--auth-jwks",
+                    "/k.json",
+                    "--auth-issuer",
+                    "https://aai.example"
+                ]
+            ),
+            Err(ConfigError::Access(AccessProblem::Issuer { .. }))
+        ));
+        assert!(matches!(
+            parse(aai_table, &["--auth-issuer", "https://b"]),
+            Err(ConfigError::Access(AccessProblem::IssuerWithoutKeys))
+        ));
+    }
+
+    #[test]
     fn test_cli_with_one_name_per_setting() {
         use clap::CommandFactory;
 
