@@ -11,6 +11,8 @@
 #   python): the htsget client, PyJWT with cryptography (they mint the access tests' tokens),
 #   crypt4gh (the Crypt4GH oracle), moto with boto3 (a real S3 server).
 # - igv.js (npm package `igv`), unpacked in TARGET/test-tools/igv-VERSION.
+# - oidc-provider (npm), the access tests' real OpenID provider, in
+#   TARGET/test-tools/oidc-provider-VERSION.
 #
 # TARGET is cargo's target folder (`CARGO_TARGET_DIR`, or `target/`). A second run finds it
 # all there and installs nothing. `tests/run.sh --install-only` installs and stops (CI does so
@@ -81,6 +83,15 @@ if [ ! -f "$igv/package/dist/igv.min.js" ]; then
   rm -rf "$igv" && mkdir -p "$igv"
   (cd "$igv" && npm pack "igv@$igv_version" --silent >/dev/null)
   tar xzf "$igv/igv-$igv_version.tgz" -C "$igv"
+  installed=true
+fi
+# oidc-provider, the real OpenID provider of tests/access/federation.rs.
+op_version=$(sed -n 's/^const OIDC_PROVIDER_VERSION: &str = "\(.*\)";/\1/p' tests/access/federation.rs)
+op="$tools/oidc-provider-$op_version"
+if [ ! -f "$op/node_modules/oidc-provider/package.json" ]; then
+  say "installing oidc-provider $op_version into $op"
+  rm -rf "$op" && mkdir -p "$op"
+  (cd "$op" && npm install --silent --no-audit --no-fund "oidc-provider@$op_version" >/dev/null)
   installed=true
 fi
 if $installed; then

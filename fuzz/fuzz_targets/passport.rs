@@ -58,10 +58,14 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         1 => {
-            if let Ok(visas) = userinfo::visas_of(rest, "alice") {
+            if let Ok((sub, visas)) = userinfo::visas_of(rest, Some("alice")) {
                 let answer: Value = serde_json::from_slice(rest).unwrap();
                 assert_eq!(answer["sub"], "alice");
+                assert_eq!(sub, "alice");
                 assert!(visas.len() <= answer["ga4gh_passport_v1"].as_array().map_or(0, Vec::len));
+            }
+            if let Ok((sub, _)) = userinfo::visas_of(rest, None) {
+                assert!(!sub.is_empty());
             }
         }
         _ => {

@@ -5,7 +5,7 @@ one, a huge one, garbage). Its tokens are minted with PyJWT and real keys, with 
 every URL, once it is listening.
 
 usage: python3 federation.py OUT_DIR CERT KEY
-Writes OUT_DIR/tokens.json, then OUT_DIR/port, then serves until killed, keeping in
+Writes OUT_DIR/tokens.json and OUT_DIR/passports.json (for op.mjs), then OUT_DIR/port, then serves until killed, keeping in
 OUT_DIR/counts.json how many requests each path has had.
 """
 
@@ -268,6 +268,13 @@ server.daemon_threads = True
 
 with open(f"{out}/tokens.json", "w") as f:
     json.dump(tokens, f)
+# The passports a real OpenID provider (op.mjs) gives its accounts at userinfo.
+with open(f"{out}/passports.json", "w") as f:
+    json.dump({
+        "alice": USERINFO["alice"]["ga4gh_passport_v1"],
+        "carol": USERINFO["ui-cram"]["ga4gh_passport_v1"],
+        "bob": [],
+    }, f)
 with open(f"{out}/port.tmp", "w") as f:
     f.write(str(port))
 os.rename(f"{out}/port.tmp", f"{out}/port")

@@ -22,6 +22,10 @@ use crate::{
 /// The CRAM id the tests ask for.
 const CRAM: &str = "cram/htsnexus_test_NA12878";
 
+/// The version of `oidc-provider` (npm) the real-provider test runs (`tests/run.sh` installs
+/// it into `target/test-tools/oidc-provider-VERSION`).
+const OIDC_PROVIDER_VERSION: &str = "9.13.3";
+
 /// The federation's https server; killed on drop.
 struct Federation {
     child: Child,
@@ -76,14 +80,12 @@ impl Federation {
             .unwrap_or(0)
     }
 
-    /// The server's TOML: the three issuers and the rules (`registered/` a root over `data`).
-    fn config(&self, data: &Path) -> String {
+    /// The server's TOML: the AAI (`aai`, a `[[issuers]]` table of its own), the two visa
+    /// issuers and the rules (`registered/` a root over `data`).
+    fn config(&self, data: &Path, aai: &str) -> String {
         let base = &self.base;
         format!(
-            r#"
-[[issuers]]
-iss = "{base}/aai"
-issues = ["access"]
+            r#"{aai}
 
 [[issuers]]
 iss = "{base}/rems-a"
@@ -120,8 +122,23 @@ data = {data:?}
 
     /// A server over `data` trusting this federation (https itself when `tls`).
     fn server(&self, data: &Path, tls: bool) -> (ServerProcess, PathBuf) {
-        let config = self.dir.path().join("htsget.toml");
-        std::fs::write(&config, self.config(data)).unwrap();
+        let aai = format!(
+            "[[issuers]]\niss = \"{}/aai\"\nissues = [\"access\"]\n",
+            self.base
+        );
+        self.server_with(data, tls, &aai, &["--auth-audience", AUDIENCE])
+    }
+
+    /// A server over `data` trusting the visa issuers, the AAI of the `aai` table, with `flags`.
+    fn server_with(
+        &self,
+        data: &Path,
+        tls: bool,
+        aai: &str,
+        flags: &[&str],
+    ) -> (ServerProcess, PathBuf) {
+        let config = self.dir.path().join(format!("htsget-{tls}.toml"));
+        std::fs::write(&config, self.config(data, aai)).unwrap();
         let fixtures = fixtures();
         let (cert, key) = (fixtures.path("server.pem"), fixtures.path("server.key"));
         let mut args: Vec<String> = [
@@ -131,11 +148,10 @@ data = {data:?}
             data.to_str().unwrap(),
             "--config",
             config.to_str().unwrap(),
-            "--auth-audience",
-            AUDIENCE,
         ]
         .map(str::to_owned)
         .to_vec();
+        args.extend(flags.iter().map(|s| (*s).to_owned()));
         if tls {
             args.extend(
                 [
@@ -361,5 +377,177 @@ fn samtools_and_python_htsget_with_userinfo_and_passport_jwt_tokens() {
         let flags = ["--bearer-token", federation.token(token)];
         let checked = python_client_rows(base, &dir, &flags, &env);
         assert!(checked >= 20, "{token}: too few rows checked: {checked}");
+    }
+}
+
+/// `oidc-provider`'s folder: the one `tests/run.sh` installed, else one `npm install`ed into
+/// `scratch`; `None` (with the reason printed) when neither can be had.
+fn oidc_provider(scratch: &Path) -> Option<PathBuf> {
+    let installed = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("the target folder")
+        .join(format!("test-tools/oidc-provider-{OIDC_PROVIDER_VERSION}"));
+    let found = |dir: &Path| {
+        dir.join("node_modules/oidc-provider/package.json")
+            .is_file()
+    };
+    if found(&installed) {
+        return Some(installed);
+    }
+    if !require(&[Tool::Npm]) {
+        return None;
+    }
+    let status = Command::new("npm")
+        .args(["install", "--silent", "--no-audit", "--no-fund"])
+        .arg(format!("oidc-provider@{OIDC_PROVIDER_VERSION}"))
+        .current_dir(scratch)
+        .status();
+    if status.is_ok_and(|s| s.success()) && found(scratch) {
+        return Some(scratch.to_owned());
+    }
+    eprintln!("SKIPPED: `npm install oidc-provider` failed (offline?; tests/run.sh installs it)");
+    None
+}
+
+/// `op.mjs` (oidc-provider) over https, with the federation's passports; killed on drop.
+struct Provider {
+    child: Child,
+    issuer: String,
+    tokens: BTreeMap<String, String>,
+}
+
+impl Provider {
+    fn start(federation: &Federation, module: &Path) -> Self {
+        let fixtures = fixtures();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("access/op.mjs");
+        let out = federation.dir.path();
+        let mut child = Command::new("node")
+            .arg(script)
+            .arg(module)
+            .arg(out)
+            .arg(fixtures.path("server.pem"))
+            .arg(fixtures.path("server.key"))
+            .arg(out.join("passports.json"))
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("node runs");
+        let written = out.join("op.json");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !written.exists() {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("op.mjs stopped: {status}");
+            }
+            assert!(Instant::now() < deadline, "op.mjs did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let op: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(written).unwrap()).unwrap();
+        Self {
+            child,
+            issuer: op["issuer"].as_str().unwrap().to_owned(),
+            tokens: serde_json::from_value(op["tokens"].clone()).unwrap(),
+        }
+    }
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_real_openid_provider_s_tokens_get_their_passports_from_its_userinfo_endpoint() {
+    let Some(dir) = data_dir() else { return };
+    if !require(&[
+        Tool::PyJwt,
+        Tool::Openssl,
+        Tool::Samtools,
+        Tool::Bcftools,
+        Tool::Htsget,
+    ]) {
+        return;
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let Some(module) = oidc_provider(scratch.path()) else {
+        return;
+    };
+    let federation = Federation::start();
+    let op = Provider::start(&federation, &module);
+    // The provider's keys come from its discovery document; its userinfo endpoint is named,
+    // which lets its opaque tokens be sent there.
+    let aai = format!(
+        "[[issuers]]\niss = \"{0}\"\nuserinfo = \"{0}/me\"\n",
+        op.issuer
+    );
+    let (server, log) = federation.server_with(&dir, true, &aai, &[]);
+    let base = &server.url;
+    let token = |account: &str| op.tokens[account].as_str();
+    let bam = format!("/reads/{BAM}?{REGION}");
+    let cram = format!("/reads/{CRAM}?format=CRAM&{REGION}");
+    let ca = fixtures().path("ca.pem");
+    let tmp = tempfile::tempdir().unwrap();
+    let token_file = tmp.path().join("token.txt");
+    let env = [
+        ("CURL_CA_BUNDLE", ca.to_str().unwrap()),
+        ("HTS_AUTH_LOCATION", token_file.to_str().unwrap()),
+    ];
+
+    // Statuses, through curl over https (the server speaks TLS here).
+    let status = |target: &str, bearer: &str| {
+        let output = run_with(
+            "curl",
+            &[
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "-H",
+                &format!("Authorization: Bearer {bearer}"),
+                &format!("{base}{target}"),
+            ],
+            &env,
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    assert_eq!(status(&bam, token("alice")), "200");
+    assert_eq!(status(&cram, token("alice")), "200");
+    assert_eq!(status(&cram, token("carol")), "200");
+    assert_eq!(status(&bam, token("carol")), "403");
+    assert_eq!(status(&bam, token("bob")), "403");
+    assert_eq!(status(&bam, "NotATokenTheProviderIssued"), "401");
+
+    // samtools/bcftools with alice's token: every ground-truth count.
+    std::fs::write(&token_file, token("alice")).unwrap();
+    let rows: Vec<_> = rows(&dir)
+        .into_iter()
+        .filter(|r| !r.not_in_header)
+        .collect();
+    let mut failures = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let url = ticket_url(base, row);
+        if let Err(why) = check_row(
+            server.addr,
+            &dir,
+            row,
+            &url,
+            &env,
+            &tmp.path().join(i.to_string()),
+        ) {
+            failures.push(format!("{url}: {why}"));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+
+    // python htsget with it.
+    let env = [("REQUESTS_CA_BUNDLE", ca.to_str().unwrap())];
+    let checked = python_client_rows(base, &dir, &["--bearer-token", token("alice")], &env);
+    assert!(checked >= 20, "too few rows checked: {checked}");
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    for token in op.tokens.values() {
+        assert!(!text.contains(token.as_str()), "the log holds a token");
     }
 }

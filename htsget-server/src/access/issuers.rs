@@ -199,6 +199,19 @@ impl Trust {
         }
     }
 
+    /// The userinfo endpoint opaque tokens are sent to: that of the one `[[issuers]]` issuer of
+    /// access tokens given one; `None` when there is none, or several (a token is never sent
+    /// to an issuer that may not have issued it).
+    pub(crate) fn opaque_userinfo(&self) -> Option<&str> {
+        let mut given = self
+            .issuers
+            .values()
+            .filter(|issuer| issuer.access)
+            .filter_map(|issuer| issuer.userinfo.as_deref());
+        let one = given.next()?;
+        given.next().is_none().then_some(one)
+    }
+
     /// The key set at an allowed `jku`, made on first use and read when a key is looked for
     /// (its fetches rate-limited like every key set's).
     fn jku_keys(&self, url: &str) -> Arc<KeySet> {

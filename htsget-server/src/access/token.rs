@@ -210,15 +210,18 @@ impl Verifier {
     }
 
     /// Checks `token` and gathers what its passport (embedded, or from its issuer's userinfo
-    /// endpoint) and grants claim hold.
+    /// endpoint) and grants claim hold. A token without a `.` is opaque: see [`Self::opaque`].
     async fn caller(&self, token: &str) -> Result<Caller, Refusal> {
+        if !token.contains('.') {
+            return self.opaque(token).await;
+        }
         let (claims, issuer, typ) = self.check(token, Kind::Access).await?;
         let subject = match claims.get("sub") {
             Some(Value::String(sub)) if !sub.is_empty() => sub.clone(),
             None => "-".to_owned(),
             Some(_) => return Err(Refusal::Claims),
         };
-        let mut expires = claims
+        let expires = claims
             .get("exp")
             .and_then(Value::as_u64)
             .ok_or(Refusal::Claims)?;
@@ -230,14 +233,11 @@ impl Verifier {
             None if !typ.eq_ignore_ascii_case(PASSPORT_TYPE) => {
                 fetched = match self.trust.userinfo(&issuer).await {
                     Userinfo::At(url) => {
-                        userinfo::passport(self.trust.fetcher(), &url, token, &subject)
+                        let fetcher = self.trust.fetcher();
+                        userinfo::passport(fetcher, &url, token, Some(&subject))
                             .await
-                            .map_err(|e| match e {
-                                UserinfoError::Unavailable => Refusal::Unavailable,
-                                UserinfoError::Refused | UserinfoError::OtherSubject => {
-                                    Refusal::Userinfo
-                                }
-                            })?
+                            .map_err(refusal_of)?
+                            .1
                     }
                     Userinfo::None => Vec::new(),
                     Userinfo::Unavailable => return Err(Refusal::Unavailable),
@@ -247,6 +247,38 @@ impl Verifier {
             None => &[],
         };
 
+        let mut caller = self.gather(subject, expires, visas).await;
+        if let Some(name) = &self.grants_claim {
+            for grant in claim_grants(claims.get(name)) {
+                caller.held.grants.entry(grant).or_insert_with(|| Via {
+                    issuer: issuer.clone(),
+                    kind: passport::GRANTS_CLAIM.to_owned(),
+                });
+            }
+        }
+        Ok(caller)
+    }
+
+    /// An opaque token: vouched for by the userinfo endpoint of the one issuer of access
+    /// tokens configured with one (`userinfo` in its `[[issuers]]` table), which names its
+    /// subject and passport; the verdict lasts [`OPAQUE_TTL`] at most. Its audience cannot be
+    /// checked, so with an audience configured it is refused; without such an issuer (or with
+    /// several) it is malformed.
+    async fn opaque(&self, token: &str) -> Result<Caller, Refusal> {
+        if self.audience.is_some() {
+            return Err(Refusal::Audience);
+        }
+        let url = self.trust.opaque_userinfo().ok_or(Refusal::Malformed)?;
+        let (subject, visas) = userinfo::passport(self.trust.fetcher(), url, token, None)
+            .await
+            .map_err(refusal_of)?;
+        let expires = jsonwebtoken::get_current_timestamp() + OPAQUE_TTL;
+        Ok(self.gather(subject, expires, &visas).await)
+    }
+
+    /// The caller `subject` with what the verified ones of `visas` hold, its verdict ending at
+    /// `expires` or the earliest visa it relies on.
+    async fn gather(&self, subject: String, mut expires: u64, visas: &[Value]) -> Caller {
         let mut verified = Vec::new();
         for jwt in passport::visa_jwts(visas) {
             match self.check(jwt, Kind::Visa).await {
@@ -257,23 +289,15 @@ impl Verifier {
                 Err(refusal) => tracing::debug!(reason = refusal.reason(), "ignoring a visa"),
             }
         }
-        let (mut held, visas_expire) = passport::held(&verified);
+        let (held, visas_expire) = passport::held(&verified);
         if let Some(at) = visas_expire {
             expires = expires.min(at);
         }
-        if let Some(name) = &self.grants_claim {
-            for grant in claim_grants(claims.get(name)) {
-                held.grants.entry(grant).or_insert_with(|| Via {
-                    issuer: issuer.clone(),
-                    kind: passport::GRANTS_CLAIM.to_owned(),
-                });
-            }
-        }
-        Ok(Caller {
+        Caller {
             subject,
             held,
             expires,
-        })
+        }
     }
 
     /// Checks one JWT of `kind`: its `iss` one trusted issuer's that may sign `kind`, the key
@@ -335,6 +359,17 @@ impl Verifier {
         Ok((claims, iss.clone(), typ))
     }
 }
+
+/// The refusal of a token its issuer's userinfo endpoint did not vouch for.
+fn refusal_of(error: UserinfoError) -> Refusal {
+    match error {
+        UserinfoError::Unavailable => Refusal::Unavailable,
+        UserinfoError::Refused | UserinfoError::OtherSubject => Refusal::Userinfo,
+    }
+}
+
+/// The longest an opaque token's verdict is cached, in seconds (its expiry is not known).
+pub const OPAQUE_TTL: u64 = 300;
 
 /// The JWT `typ` of Passport JWTs (from token exchange).
 const PASSPORT_TYPE: &str = "vnd.ga4gh.passport+jwt";

@@ -1,6 +1,6 @@
 //! The passport of an access token that carries none, from its issuer's userinfo endpoint
 //! (GA4GH AAI 1.2): one bounded request with the caller's token; the answer must be about the
-//! token's subject.
+//! token's subject. An opaque token (not a JWT) is vouched for by the answer alone.
 
 use serde_json::Value;
 
@@ -18,7 +18,7 @@ pub enum UserinfoError {
     /// The endpoint refused the token (401 or 403): the token is not good there.
     #[error("the issuer's userinfo endpoint refused the token")]
     Refused,
-    /// The answer is about another subject.
+    /// The answer is about another subject, or none.
     #[error("the issuer's userinfo answer is about another subject")]
     OtherSubject,
     /// It did not answer usefully (down, slow, an error, too large, not JSON).
@@ -26,14 +26,14 @@ pub enum UserinfoError {
     Unavailable,
 }
 
-/// The visas of the passport `url` gives for `token`, whose subject is `subject`; none when
-/// the answer has no `ga4gh_passport_v1`.
+/// The subject and the visas of the passport `url` gives for `token` (whose subject must be
+/// `subject`, when known); no visas when the answer has no `ga4gh_passport_v1`.
 pub(crate) async fn passport(
     fetcher: &Fetcher,
     url: &str,
     token: &str,
-    subject: &str,
-) -> Result<Vec<Value>, UserinfoError> {
+    subject: Option<&str>,
+) -> Result<(String, Vec<Value>), UserinfoError> {
     let body = match fetcher
         .get(url, Some(token), MAX_USERINFO_BYTES, true)
         .await
@@ -50,18 +50,23 @@ pub(crate) async fn passport(
     visas_of(&body, subject)
 }
 
-/// The visas of a userinfo answer `body` for `subject`.
-pub fn visas_of(body: &[u8], subject: &str) -> Result<Vec<Value>, UserinfoError> {
+/// The subject and visas of a userinfo answer `body`: its `sub` must be `subject` when that
+/// is given, and a non-empty string in any case.
+pub fn visas_of(body: &[u8], subject: Option<&str>) -> Result<(String, Vec<Value>), UserinfoError> {
     let Ok(Value::Object(mut answer)) = serde_json::from_slice::<Value>(body) else {
         tracing::warn!("the userinfo answer is not a JSON object");
         return Err(UserinfoError::Unavailable);
     };
-    if answer.get("sub").and_then(Value::as_str) != Some(subject) {
+    let sub = match answer.remove("sub") {
+        Some(Value::String(sub)) if !sub.is_empty() => sub,
+        _ => return Err(UserinfoError::OtherSubject),
+    };
+    if subject.is_some_and(|subject| subject != sub) {
         return Err(UserinfoError::OtherSubject);
     }
     match answer.remove(passport::CLAIM) {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(visas)) => Ok(visas),
+        None | Some(Value::Null) => Ok((sub, Vec::new())),
+        Some(Value::Array(visas)) => Ok((sub, visas)),
         Some(_) => Err(UserinfoError::Unavailable),
     }
 }
@@ -73,20 +78,32 @@ mod tests {
     #[test]
     fn test_visas_of() {
         let ok = br#"{"sub": "alice", "ga4gh_passport_v1": ["a.b.c", "d.e.f"]}"#;
-        assert_eq!(visas_of(ok, "alice").unwrap().len(), 2);
-        assert_eq!(visas_of(br#"{"sub": "alice"}"#, "alice"), Ok(Vec::new()));
-        assert_eq!(visas_of(ok, "bob"), Err(UserinfoError::OtherSubject));
+        assert_eq!(visas_of(ok, Some("alice")).unwrap().1.len(), 2);
+        assert_eq!(visas_of(ok, None).unwrap().0, "alice");
         assert_eq!(
-            visas_of(br#"{"ga4gh_passport_v1": []}"#, "alice"),
+            visas_of(br#"{"sub": "alice"}"#, Some("alice")),
+            Ok(("alice".to_owned(), Vec::new()))
+        );
+        assert_eq!(visas_of(ok, Some("bob")), Err(UserinfoError::OtherSubject));
+        assert_eq!(
+            visas_of(br#"{"sub": ""}"#, None),
             Err(UserinfoError::OtherSubject)
         );
         assert_eq!(
-            visas_of(b"<html>", "alice"),
+            visas_of(br#"{"sub": 7}"#, None),
+            Err(UserinfoError::OtherSubject)
+        );
+        assert_eq!(
+            visas_of(br#"{"ga4gh_passport_v1": []}"#, Some("alice")),
+            Err(UserinfoError::OtherSubject)
+        );
+        assert_eq!(
+            visas_of(b"<html>", Some("alice")),
             Err(UserinfoError::Unavailable)
         );
-        assert_eq!(visas_of(b"[]", "alice"), Err(UserinfoError::Unavailable));
+        assert_eq!(visas_of(b"[]", None), Err(UserinfoError::Unavailable));
         assert_eq!(
-            visas_of(br#"{"sub": "alice", "ga4gh_passport_v1": "x"}"#, "alice"),
+            visas_of(br#"{"sub": "alice", "ga4gh_passport_v1": "x"}"#, None),
             Err(UserinfoError::Unavailable)
         );
     }
