@@ -8,6 +8,7 @@ mod conformance;
 mod cram_properties;
 mod crypt4gh;
 mod demo;
+mod exact;
 mod ground_truth;
 mod hostile;
 mod igv;

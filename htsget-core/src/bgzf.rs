@@ -47,6 +47,14 @@ impl DecodedBlock {
         Ok(Self { size, data })
     }
 
+    /// No block: what lies past the end of a file (size 0, no data).
+    pub(crate) fn empty() -> Self {
+        Self {
+            size: 0,
+            data: Vec::new(),
+        }
+    }
+
     /// The block's compressed size in bytes, header and trailer included.
     pub(crate) fn size(&self) -> u64 {
         self.size

@@ -5,6 +5,7 @@
 //! on tokio's blocking pool inside a tokio runtime; elsewhere any executor drives them.
 
 mod check;
+mod exact;
 mod facts;
 mod header;
 mod index;
@@ -14,6 +15,7 @@ mod spans;
 use std::io;
 
 pub use self::{
+    exact::exact,
     facts::{facts, facts_known, facts_of},
     payload::{PAYLOAD_CHUNK, write_payload},
     spans::{inline, span_contents},

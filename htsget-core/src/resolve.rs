@@ -46,14 +46,7 @@ pub fn resolve_with(query: &Query, facts: &FileFacts, aliases: &Aliases) -> Resu
         });
     }
 
-    let targets = match (query.class(), query.regions()) {
-        (Class::Header, _) => Vec::new(),
-        (Class::Full, None) => vec![Target::All],
-        (Class::Full, Some(regions)) => regions
-            .iter()
-            .map(|region| target(facts, aliases, region.reference_name(), region.interval()))
-            .collect::<Result<_, _>>()?,
-    };
+    let targets = targets(query, facts, aliases)?;
 
     let selected = match facts.layout() {
         Layout::Bgzf(layout) => bgzf::resolve(layout, &targets)?,
@@ -84,9 +77,25 @@ struct Selected<'a> {
     eof: &'a [u8],
 }
 
+/// The regions of `query` resolved against `facts` (none for the header class).
+pub(crate) fn targets(
+    query: &Query,
+    facts: &FileFacts,
+    aliases: &Aliases,
+) -> Result<Vec<Target>, Error> {
+    match (query.class(), query.regions()) {
+        (Class::Header, _) => Ok(Vec::new()),
+        (Class::Full, None) => Ok(vec![Target::All]),
+        (Class::Full, Some(regions)) => regions
+            .iter()
+            .map(|region| target(facts, aliases, region.reference_name(), region.interval()))
+            .collect(),
+    }
+}
+
 /// One region, with its reference resolved to an index id.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
-enum Target {
+pub(crate) enum Target {
     /// Every record.
     All,
     /// The unplaced unmapped records.

@@ -3,9 +3,10 @@
 use std::{sync::Arc, time::Instant};
 
 use htsget_core::{
-    BgzfSpan, Error, Format, Served,
+    BgzfSpan, Content, Error, Format, Plan, Served,
     facts::{Aliases, FileFacts},
     load,
+    query::Query,
     storage::{Fault, Object, Storage as _},
 };
 use quick_cache::sync::Cache;
@@ -88,6 +89,29 @@ pub struct State {
     /// The contents of BGZF spans of encrypted files, by file identity and span: their cut
     /// blocks decrypted, decoded and re-encoded, the costly part of a Crypt4GH ticket.
     spans: Cache<SpanKey, Arc<Vec<Served>>, SpanWeighter>,
+    /// Exact plans (a region-restricted grant's payloads), by file version and query.
+    exact: Cache<ExactKey, Arc<Plan>, ExactWeighter>,
+}
+
+/// A query on one version of a file: its key, identity and the query's regions as text.
+type ExactKey = (String, htsget_core::storage::Identity, String);
+
+/// Weighs exact plans by their inline bytes, plus an allowance.
+#[derive(Clone, Debug)]
+struct ExactWeighter;
+
+impl quick_cache::Weighter<ExactKey, Arc<Plan>> for ExactWeighter {
+    fn weight(&self, key: &ExactKey, plan: &Arc<Plan>) -> u64 {
+        let inline: usize = plan
+            .parts()
+            .iter()
+            .map(|part| match part.content() {
+                Content::Inline(bytes) => bytes.len(),
+                Content::Span(_) => 64,
+            })
+            .sum();
+        (inline + key.2.len() + 256) as u64
+    }
 }
 
 /// A span of one version of a file: its key, identity and encryption (a plaintext view is never
@@ -167,7 +191,33 @@ impl State {
             }),
             // An eighth of the facts cache's memory.
             spans: Cache::with_weighter(1024, (capacity / 8).max(1 << 20), SpanWeighter),
+            exact: Cache::with_weighter(1024, (capacity / 8).max(1 << 20), ExactWeighter),
         }
+    }
+
+    /// The exact plan of `query` on `located` (see [`load::exact`]), kept per file version and
+    /// query; `None` where the format cannot be cut exactly (CRAM).
+    pub async fn exact_plan(
+        &self,
+        located: &Located,
+        facts: &FileFacts,
+        query: &Query,
+    ) -> Result<Option<Arc<Plan>>, Error> {
+        let key = (
+            located.data.clone(),
+            located.data_metadata.identity().clone(),
+            format!("{:?} {:?}", query.class(), query.regions()),
+        );
+        if let Some(plan) = self.exact.get(&key) {
+            return Ok(Some(plan));
+        }
+        let object = self.open_located(located).await?;
+        let Some(plan) = load::exact(&*object, facts, query, &self.aliases).await? else {
+            return Ok(None);
+        };
+        let plan = Arc::new(plan);
+        self.exact.insert(key, Arc::clone(&plan));
+        Ok(Some(plan))
     }
 
     /// The contents of `span` of `data`, the opened file `key` (see [`load::span_contents`]),
@@ -221,7 +271,7 @@ impl State {
         if let Some(access) = &self.access
             && access.verifier().keys_loaded() == 0
         {
-            return Some("no token keys are loaded from the JWKS");
+            return Some("no token keys are loaded (from a JWKS or OpenID discovery)");
         }
         None
     }

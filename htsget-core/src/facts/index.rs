@@ -149,6 +149,28 @@ impl BinningIndex {
         })
     }
 
+    /// The smallest virtual position of the records of reference `id` that overlap the index
+    /// window (BAI, TBI) or bin (CSI) holding the 0-based `position`, as the index records it:
+    /// every record of `id` before it ends before that window. `None` when the index does not
+    /// say (no entry, or a position past what it addresses).
+    pub fn min_offset(&self, id: usize, position: u32) -> Option<bgzf::VirtualPosition> {
+        let first = Position::new(usize::try_from(u64::from(position) + 1).ok()?)?;
+        if u64::from(position) + 1 > self.max_position() {
+            return None;
+        }
+        let offset = match &self.inner {
+            Inner::Linear(index) => {
+                let reference = index.reference_sequences().get(id)?;
+                reference.min_offset(index.min_shift(), index.depth(), first)
+            }
+            Inner::Binned(index) => {
+                let reference = index.reference_sequences().get(id)?;
+                reference.min_offset(index.min_shift(), index.depth(), first)
+            }
+        };
+        (offset != bgzf::VirtualPosition::default()).then_some(offset)
+    }
+
     /// The largest 1-based position the index can address: 2^(min_shift + 3 * depth).
     fn max_position(&self) -> u64 {
         let shift =

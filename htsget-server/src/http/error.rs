@@ -51,6 +51,12 @@ pub(crate) enum Forbidden {
     #[cfg(feature = "access")]
     #[error("this query reaches outside the regions granted for this id")]
     Outside,
+    /// A grant restricted to regions, on a file whose records cannot be cut exactly.
+    #[cfg(feature = "access")]
+    #[error(
+        "exact delivery is not possible for this file (CRAM), so a grant restricted to regions cannot be served from it"
+    )]
+    Inexact,
     /// The data URL does not cover the request.
     #[error(transparent)]
     Url(#[from] Refused),

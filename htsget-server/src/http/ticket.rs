@@ -98,6 +98,14 @@ pub(crate) async fn handle(
     admit::permitted(state, id, admission.as_ref(), &query, facts.references())?;
     // No I/O: blocks cut inside are re-encoded when their URL is fetched.
     let plan = resolve_with(&query, &facts, &state.aliases)?;
+    // A grant restricted to regions gets the records overlapping them and no other.
+    #[cfg(feature = "access")]
+    let plan = match admission.as_ref() {
+        Some(admission) if admission.restriction.is_some() => {
+            admit::exact(state, &located, &facts, &query).await?
+        }
+        _ => std::borrow::Cow::Owned(plan),
+    };
     let ticket = Policy::choose(state, &located, asked)
         .await?
         .ticket(state, &located, &plan)

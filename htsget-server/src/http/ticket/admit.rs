@@ -7,12 +7,19 @@ use hyper::{
     header::{self, HeaderValue},
 };
 
-use htsget_core::{facts::References, query::Query};
+use std::{borrow::Cow, sync::Arc};
+
+use htsget_core::{
+    Plan,
+    facts::{FileFacts, References},
+    query::Query,
+};
 
 use super::audit;
 use crate::{
     access::{Admission, Denial},
     http::error::{ApiError, Forbidden},
+    ids::Located,
     state::State,
 };
 
@@ -69,5 +76,21 @@ pub(super) fn permitted(
         Ok(())
     } else {
         Err(ApiError::Forbidden(Forbidden::Outside))
+    }
+}
+
+/// The payload of `query` on `located` for a grant restricted to regions: exactly the records
+/// that overlap the query's regions (which the grant covers, or the query was refused), cached
+/// per file version and query. A format that cannot be cut exactly (CRAM) is refused rather
+/// than over-served.
+pub(super) async fn exact(
+    state: &State,
+    located: &Located,
+    facts: &FileFacts,
+    query: &Query,
+) -> Result<Cow<'static, Plan>, ApiError> {
+    match state.exact_plan(located, facts, query).await? {
+        Some(plan) => Ok(Cow::Owned(Arc::unwrap_or_clone(plan))),
+        None => Err(ApiError::Forbidden(Forbidden::Inexact)),
     }
 }
