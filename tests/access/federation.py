@@ -137,6 +137,8 @@ tokens = {
     "passport_jwt": passport_jwt(
         grant("bam"), grant("cram", iss=REMS_B, key=rems_b_key, kid="rems-b-1")),
     "visa_without_jku": passport_jwt(grant("bam", jku=None)),
+    # An issuer whose iss is no URL (keys from its JWKS, no discovery), with a grants claim.
+    "grants_claim_urn": access("alice", iss="urn:htsget:aai", datasets=[DATASETS + "bam"]),
     # Cross-issuer forgery: a visa issuer's key signing an access token in the AAI's name
     # (under its own kid, and under the AAI's); an access token of a visa issuer; a visa
     # signed by the AAI's key in a visa issuer's name (with no jku, and with the AAI's).

@@ -270,6 +270,19 @@ fn tokens_of_a_federation_are_checked_per_issuer() {
         );
     }
 
+    // An opaque token is not sent anywhere with an audience configured (it cannot show one).
+    let calls = federation.count("/aai/userinfo");
+    get(&server, &bam, "OpaqueStringWithoutDots").expect(401, "opaque with an audience");
+    assert_eq!(federation.count("/aai/userinfo"), calls);
+    // Each visa issuer's key set was fetched once for all those visas (the jku its visas name
+    // is its jwks), and once more for rems-a's unknown kid (visa_by_aai_key).
+    assert!(
+        federation.count("/rems-a/jwks") <= 2,
+        "{}",
+        federation.count("/rems-a/jwks")
+    );
+    assert_eq!(federation.count("/rems-b/jwks"), 1);
+
     // The audit line names the issuer and type of the visa that granted.
     let text = std::fs::read_to_string(&log).unwrap();
     let decision = |needle: &str| {
@@ -284,6 +297,36 @@ fn tokens_of_a_federation_are_checked_per_issuer() {
             assert!(!text.contains(part), "the log holds part of a token");
         }
     }
+}
+
+#[test]
+fn issuers_without_discovery_and_where_opaque_tokens_go() {
+    let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::PyJwt, Tool::Openssl]) {
+        return;
+    }
+    let federation = Federation::start();
+    let base = &federation.base;
+    // An issuer whose iss is no URL, keys from a JWKS URL: no discovery is tried. Two issuers
+    // of access tokens with userinfo endpoints: an opaque token could be either's, so it is
+    // sent to neither.
+    let tables = format!(
+        "[[issuers]]\niss = \"urn:htsget:aai\"\njwks = \"{base}/aai/jwks\"\n\
+         [[issuers]]\niss = \"{base}/aai\"\nuserinfo = \"{base}/aai/userinfo\"\n\
+         [[issuers]]\niss = \"https://other.example\"\njwks = \"{base}/rems-b/jwks\"\n\
+         userinfo = \"{base}/aai/userinfo\"\n"
+    );
+    let (server, _log) =
+        federation.server_with(&dir, false, &tables, &["--auth-grants-claim", "datasets"]);
+    let bam = format!("/reads/{BAM}?{REGION}");
+    get(&server, &bam, federation.token("grants_claim_urn")).expect(200, "grants claim, urn iss");
+    // Discovery only for the table without keys, at start.
+    assert_eq!(federation.count("/aai/.well-known/openid-configuration"), 1);
+    get(&server, &bam, "OpaqueStringWithoutDots").expect(401, "opaque, two userinfo endpoints");
+    assert_eq!(federation.count("/aai/userinfo"), 0);
+    // The named userinfo endpoint serves the AAI's JWT tokens.
+    get(&server, &bam, federation.token("userinfo_alice")).expect(200, "userinfo token");
+    assert_eq!(federation.count("/aai/userinfo"), 1);
 }
 
 #[test]

@@ -11,7 +11,11 @@ use serde_json::Value;
 pub const MAX_CLAUSES: usize = 64;
 
 /// The longest string a clause may match with, in characters.
-const MAX_MATCH: usize = 1024;
+const MAX_MATCH: usize = 255;
+
+/// The most matching steps one visa's conditions may take; beyond, they are not met (a rogue
+/// issuer's patterns cannot hold a thread).
+pub const MAX_STEPS: u64 = 250_000;
 
 /// The facts of one visa that clauses match.
 #[derive(Clone, Copy, Debug)]
@@ -38,10 +42,31 @@ pub fn met(conditions: &Value, visas: &[Facts<'_>]) -> bool {
     let Some(parsed) = parse(alternatives) else {
         return false;
     };
-    parsed.iter().any(|all| {
-        all.iter()
-            .all(|clause| visas.iter().any(|visa| clause.matches(visa)))
-    })
+    let mut budget = MAX_STEPS;
+    for all in &parsed {
+        let mut every = true;
+        for clause in all {
+            let mut any = false;
+            for visa in visas {
+                match clause.matches(visa, &mut budget) {
+                    Some(true) => {
+                        any = true;
+                        break;
+                    }
+                    Some(false) => {}
+                    None => return false,
+                }
+            }
+            if !any {
+                every = false;
+                break;
+            }
+        }
+        if every {
+            return true;
+        }
+    }
+    false
 }
 
 /// One clause: a type and the fields it constrains.
@@ -108,16 +133,23 @@ impl<'a> Clause<'a> {
         })
     }
 
-    fn matches(&self, visa: &Facts<'_>) -> bool {
-        visa.kind == self.kind
-            && self.fields.iter().all(|(field, matcher)| {
-                let text = match field {
-                    Field::Value => Some(visa.value),
-                    Field::Source => Some(visa.source),
-                    Field::By => visa.by,
-                };
-                text.is_some_and(|text| matcher.matches(text))
-            })
+    /// Whether `visa` matches; `None` when `budget` runs out.
+    fn matches(&self, visa: &Facts<'_>, budget: &mut u64) -> Option<bool> {
+        if visa.kind != self.kind {
+            return Some(false);
+        }
+        for (field, matcher) in &self.fields {
+            let text = match field {
+                Field::Value => Some(visa.value),
+                Field::Source => Some(visa.source),
+                Field::By => visa.by,
+            };
+            match text {
+                Some(text) if matcher.matches(text, budget)? => {}
+                _ => return Some(false),
+            }
+        }
+        Some(true)
     }
 }
 
@@ -132,11 +164,18 @@ impl<'a> Matcher<'a> {
         }
     }
 
-    fn matches(&self, text: &str) -> bool {
+    fn matches(&self, text: &str, budget: &mut u64) -> Option<bool> {
         match self {
-            Self::Const(expected) => text == *expected,
-            Self::Pattern(pattern) => glob(pattern, text),
-            Self::SplitPattern(pattern) => text.split(';').any(|piece| glob(pattern, piece)),
+            Self::Const(expected) => Some(text == *expected),
+            Self::Pattern(pattern) => glob_within(pattern, text, budget),
+            Self::SplitPattern(pattern) => {
+                for piece in text.split(';') {
+                    if glob_within(pattern, piece, budget)? {
+                        return Some(true);
+                    }
+                }
+                Some(false)
+            }
         }
     }
 }
@@ -144,12 +183,19 @@ impl<'a> Matcher<'a> {
 /// Whether `text` is matched whole by `pattern` (`?` one character, `*` any run of them,
 /// anything else itself), in time linear in their product.
 pub fn glob(pattern: &str, text: &str) -> bool {
+    let mut unlimited = u64::MAX;
+    glob_within(pattern, text, &mut unlimited).unwrap_or(false)
+}
+
+/// [`glob`], taking a step from `budget` per character compared; `None` when it runs out.
+fn glob_within(pattern: &str, text: &str, budget: &mut u64) -> Option<bool> {
     let pattern: Vec<char> = pattern.chars().collect();
     let text: Vec<char> = text.chars().collect();
     let (mut p, mut t) = (0, 0);
     // Where the last `*` was, and the text position it is tried from.
     let mut star: Option<(usize, usize)> = None;
     while t < text.len() {
+        *budget = budget.checked_sub(1)?;
         match pattern.get(p) {
             Some('*') => {
                 star = Some((p, t));
@@ -165,11 +211,11 @@ pub fn glob(pattern: &str, text: &str) -> bool {
                     t = from + 1;
                     star = Some((at, from + 1));
                 }
-                None => return false,
+                None => return Some(false),
             },
         }
     }
-    pattern[p..].iter().all(|c| *c == '*')
+    Some(pattern[p..].iter().all(|c| *c == '*'))
 }
 
 #[cfg(test)]
@@ -204,6 +250,32 @@ mod tests {
         assert!(glob("é?", "éü"), "characters, not bytes");
         assert!(glob("*a*a*a*b", "aaaaaaaaaaaaaaaaab"));
         assert!(!glob("*a*a*a*b", &"a".repeat(1000)));
+        let mut budget = 10;
+        assert_eq!(
+            glob_within("*b", &"a".repeat(100), &mut budget),
+            None,
+            "out of steps"
+        );
+    }
+
+    #[test]
+    fn test_met_within_its_budget() {
+        // A pathological pattern against many long values runs out of steps: not met.
+        let long = "a".repeat(255);
+        let visas: Vec<Facts<'_>> = (0..64)
+            .map(|_| Facts {
+                kind: "T",
+                value: &long,
+                source: &long,
+                by: None,
+            })
+            .collect();
+        let pattern = format!("pattern:{}b", "*a".repeat(100));
+        let clause = json!({"type": "T", "value": pattern, "source": pattern});
+        let conditions = Value::Array(vec![Value::Array(vec![clause; 64])]);
+        let started = std::time::Instant::now();
+        assert!(!met(&conditions, &visas));
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
     }
 
     #[test]
@@ -258,7 +330,7 @@ mod tests {
             json!([[{"type": "AffiliationAndRole", "asserted": "const:1"}]]),
             json!([[{"type": "AffiliationAndRole", "value": 1}]]),
             json!([[{"type": ""}]]),
-            json!([[{"type": "AffiliationAndRole", "value": format!("const:{}", "x".repeat(2000))}]]),
+            json!([[{"type": "AffiliationAndRole", "value": format!("const:{}", "x".repeat(300))}]]),
             Value::Array(vec![
                 json!([{"type": "AffiliationAndRole"}]);
                 MAX_CLAUSES + 1

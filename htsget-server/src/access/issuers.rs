@@ -50,6 +50,8 @@ struct Issuer {
     visas: bool,
     /// Keys given (a file or URL); `None`: discovered.
     keys: Option<Arc<KeySet>>,
+    /// The URL of the keys given, if a URL: a visa naming it as its `jku` uses them.
+    jwks_url: Option<String>,
     /// The userinfo endpoint given.
     userinfo: Option<String>,
     /// Whether discovery may name the userinfo endpoint (an `[[issuers]]` table of an issuer of
@@ -97,6 +99,7 @@ impl Trust {
                     access: true,
                     visas: true,
                     keys: Some(Arc::clone(&keys)),
+                    jwks_url: None,
                     userinfo: None,
                     discover_userinfo: false,
                     jku: None,
@@ -164,7 +167,10 @@ impl Trust {
                 if !allowed.iter().any(|url| url == jku) {
                     return Err(Refusal::Jku);
                 }
-                self.jku_keys(jku)
+                match (&issuer.keys, &issuer.jwks_url) {
+                    (Some(keys), Some(url)) if url == jku => Arc::clone(keys),
+                    _ => self.jku_keys(jku),
+                }
             }
             _ => match &issuer.keys {
                 Some(keys) => Arc::clone(keys),
@@ -176,7 +182,12 @@ impl Trust {
                 }
             },
         };
-        keys.find(kid).await.ok_or(Refusal::UnknownKey)
+        match keys.find(kid).await {
+            Some(key) => Ok(key),
+            // A set that could never be read: the issuer is unreachable, not the key unknown.
+            None if keys.len() == 0 => Err(Refusal::Unavailable),
+            None => Err(Refusal::UnknownKey),
+        }
     }
 
     /// The userinfo endpoint of `iss`, given or discovered.
@@ -187,7 +198,7 @@ impl Trust {
         if let Some(url) = &issuer.userinfo {
             return Userinfo::At(url.clone());
         }
-        if !issuer.discover_userinfo {
+        if !issuer.discover_userinfo || !iss.starts_with("https://") {
             return Userinfo::None;
         }
         match issuer.discovered(iss, &self.fetcher).await {
@@ -233,6 +244,10 @@ impl Issuer {
             access: table.signs_access(),
             visas: table.signs_visas(),
             keys,
+            jwks_url: table
+                .jwks
+                .clone()
+                .filter(|jwks| jwks.starts_with("https://")),
             userinfo: table.userinfo.clone(),
             discover_userinfo: table.userinfo.is_none() && table.signs_access(),
             jku: Some(table.jku.clone()),
@@ -252,14 +267,19 @@ impl Issuer {
         if let Some(found) = &*found {
             return Some(Arc::clone(found));
         }
-        {
-            let mut tried = self.discovery.tried.lock().expect("not poisoned");
-            if tried.is_some_and(|at| at.elapsed() < MIN_REFRESH) {
-                return None;
-            }
-            *tried = Some(Instant::now());
+        let recently = |tried: &Mutex<Option<Instant>>| {
+            tried
+                .lock()
+                .expect("not poisoned")
+                .is_some_and(|at| at.elapsed() < MIN_REFRESH)
+        };
+        if recently(&self.discovery.tried) {
+            return None;
         }
-        match discover(iss, self.keys.is_none(), fetcher).await {
+        let discovered = discover(iss, self.keys.is_none(), fetcher).await;
+        // Timed from the end, so callers queued behind a slow attempt do not try again.
+        *self.discovery.tried.lock().expect("not poisoned") = Some(Instant::now());
+        match discovered {
             Ok(discovered) => {
                 let discovered = Arc::new(discovered);
                 *found = Some(Arc::clone(&discovered));
@@ -299,20 +319,25 @@ async fn discover(
         "{}/.well-known/openid-configuration",
         iss.trim_end_matches('/')
     );
+    // Without keys to learn, an issuer that answers but offers no usable discovery document
+    // (a client error, not JSON, another issuer's) simply has no userinfo endpoint; only a
+    // failure to answer is worth trying again.
+    let none = Discovered {
+        keys: None,
+        userinfo: None,
+    };
     let body = match fetcher.get(&url, None, MAX_DISCOVERY_BYTES, true).await {
-        // No discovery document: no userinfo endpoint to learn (keys are another matter).
-        Err(FetchError::Status(status)) if status.as_u16() == 404 && !with_keys => {
-            return Ok(Discovered {
-                keys: None,
-                userinfo: None,
-            });
+        Err(FetchError::Status(status)) if status.is_client_error() && !with_keys => {
+            return Ok(none);
         }
         other => other?,
     };
-    let document: Value = serde_json::from_slice(&body).map_err(|_| DiscoveryError::Malformed)?;
-    if document.get("issuer").and_then(Value::as_str) != Some(iss) {
-        return Err(DiscoveryError::OtherIssuer);
-    }
+    let document = match serde_json::from_slice::<Value>(&body) {
+        Ok(document) if document.get("issuer").and_then(Value::as_str) == Some(iss) => document,
+        _ if !with_keys => return Ok(none),
+        Ok(_) => return Err(DiscoveryError::OtherIssuer),
+        Err(_) => return Err(DiscoveryError::Malformed),
+    };
     let https = |field: &str| {
         document
             .get(field)

@@ -123,20 +123,31 @@ impl KeySet {
         if found.is_some() && loaded.elapsed() < MAX_AGE {
             return found;
         }
-        self.refresh().await;
-        let guard = self.keys.read().expect("not poisoned");
-        guard.0.get(kid).cloned()
+        if found.is_some() {
+            // Old keys: read again unless another caller is at it; the key in hand answers.
+            if let Ok(last) = self.refresh.try_lock() {
+                self.refresh_with(last).await;
+            }
+            return self.get(kid).or(found);
+        }
+        self.refresh_with(self.refresh.lock().await).await;
+        self.get(kid)
     }
 
-    /// Reads the source again unless it was read within [`MIN_REFRESH`]; on failure the keys
+    fn get(&self, kid: &str) -> Option<Arc<Key>> {
+        self.keys.read().expect("not poisoned").0.get(kid).cloned()
+    }
+
+    /// Reads the source again unless its last read ended within [`MIN_REFRESH`] (timed from
+    /// the end, so callers queued behind a slow read do not read again); on failure the keys
     /// in hand stay.
-    async fn refresh(&self) {
-        let mut last = self.refresh.lock().await;
+    async fn refresh_with(&self, mut last: tokio::sync::MutexGuard<'_, Option<Instant>>) {
         if last.is_some_and(|at| at.elapsed() < MIN_REFRESH) {
             return;
         }
+        let read = self.read().await;
         *last = Some(Instant::now());
-        match self.read().await {
+        match read {
             Ok(keys) => self.store(keys),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot refresh a JWKS; keeping the keys in hand")

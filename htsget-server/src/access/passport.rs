@@ -86,20 +86,23 @@ pub(crate) fn visa_jwts(visas: &[Value]) -> impl Iterator<Item = &str> {
 }
 
 impl Visa {
-    /// The visa of one verified visa JWT's `claims`: `type`, `value` (at most 255
-    /// characters) and `source` strings, `by` a non-empty string if present (required of
+    /// The visa of one verified visa JWT's `claims`: `type`, `value` and `source` strings
+    /// (these two, and `by`, at most 255 characters), `by` a non-empty string if present (required of
     /// grants and accepted terms), `conditions` kept for [`held`].
     pub(crate) fn of(claims: &Map<String, Value>) -> Option<Self> {
         let visa = claims.get(VISA_CLAIM)?.as_object()?;
         let text = |name: &str| visa.get(name).and_then(Value::as_str);
         let kind = text("type").filter(|t| !t.is_empty())?;
         let value = text("value")?;
-        if value.chars().count() > MAX_VALUE {
+        let source = text("source")?;
+        if value.chars().count() > MAX_VALUE || source.chars().count() > MAX_VALUE {
             return None;
         }
         let by = match visa.get("by") {
             None | Some(Value::Null) => None,
-            Some(Value::String(by)) if !by.is_empty() => Some(by.clone()),
+            Some(Value::String(by)) if !by.is_empty() && by.chars().count() <= MAX_VALUE => {
+                Some(by.clone())
+            }
             Some(_) => return None,
         };
         if by.is_none() && (kind == GRANTS || kind == TERMS) {
@@ -109,7 +112,7 @@ impl Visa {
             issuer: claims.get("iss")?.as_str()?.to_owned(),
             kind: kind.to_owned(),
             value: value.to_owned(),
-            source: text("source")?.to_owned(),
+            source: source.to_owned(),
             by,
             expires: claims.get("exp")?.as_u64()?,
             conditions: visa.get("conditions").cloned().unwrap_or(Value::Null),
@@ -212,6 +215,8 @@ mod tests {
             json!({"type": TERMS, "value": "x", "source": "s"}),
             json!({"type": GRANTS, "value": 7, "source": "s", "by": "dac"}),
             json!({"type": GRANTS, "value": "x".repeat(256), "source": "s", "by": "dac"}),
+            json!({"type": GRANTS, "value": "x", "source": "s".repeat(256), "by": "dac"}),
+            json!({"type": GRANTS, "value": "x", "source": "s", "by": "d".repeat(256)}),
             json!({"type": GRANTS, "value": "x", "by": "dac"}),
             json!({"value": "x", "source": "s", "by": "dac"}),
             json!("not an object"),
@@ -261,10 +266,16 @@ mod tests {
         ]);
         assert_eq!(unmet.grants.keys().collect::<Vec<_>>(), ["https://d/1"]);
 
-        // Conditions are met only by unconditional visas.
+        // Conditions are met only by unconditional visas: not by the visa itself, nor by
+        // another conditional one (two visas conditioned on each other count for nothing).
         let (alone, expires) = held_of(&[visa(90, on_role("pattern:*"))]);
         assert!(alone.grants.is_empty());
         assert_eq!(expires, None);
+        let conditional_role = json!({"type": "AffiliationAndRole", "value": "faculty@uni",
+            "source": "s", "by": "so",
+            "conditions": [[{"type": "ControlledAccessGrants"}]]});
+        let (mutual, _) = held_of(&[visa(90, conditional_role), visa(90, on_role("pattern:*"))]);
+        assert!(mutual.grants.is_empty());
     }
 
     fn held_of(visas: &[Visa]) -> (Held, Option<u64>) {

@@ -33,6 +33,9 @@ const CACHE_BYTES: u64 = 64 << 20;
 struct Cached {
     token: Arc<str>,
     caller: Arc<Caller>,
+    /// The token's own `exp` (`u64::MAX` for an opaque token): a verdict that ends before it
+    /// (an earlier visa's, an opaque token's TTL) is checked again, not refused.
+    token_expires: u64,
 }
 
 /// Weighs a cached verdict by its token's length, plus an allowance for the rest.
@@ -153,6 +156,9 @@ pub struct Verifier {
     audience: Option<String>,
     grants_claim: Option<String>,
     cache: Cache<[u8; 32], Cached, Weighter>,
+    /// Opaque tokens the userinfo endpoint refused, by hash, until when.
+    refused: Cache<[u8; 32], u64>,
+    userinfo_calls: tokio::sync::Semaphore,
 }
 
 impl Verifier {
@@ -168,6 +174,8 @@ impl Verifier {
             audience,
             grants_claim,
             cache: Cache::with_weighter(CACHE_ENTRIES, CACHE_BYTES, Weighter),
+            refused: Cache::new(4096),
+            userinfo_calls: tokio::sync::Semaphore::new(USERINFO_CALLS),
         }
     }
 
@@ -186,23 +194,34 @@ impl Verifier {
         let signature = token.rsplit('.').next().unwrap_or(token);
         let hash: [u8; 32] = Sha256::digest(signature.as_bytes()).into();
         let now = jsonwebtoken::get_current_timestamp();
-        let guard = match self.cache.get_value_or_guard_async(&hash).await {
-            Ok(cached) if *cached.token == *token => {
-                if now <= cached.caller.expires.saturating_add(LEEWAY) {
-                    return Ok(cached.caller);
+        let mut guard = None;
+        // Twice at most: a verdict that ended before its token is dropped and checked again.
+        for _ in 0..2 {
+            match self.cache.get_value_or_guard_async(&hash).await {
+                Ok(cached) if *cached.token == *token => {
+                    if now <= cached.caller.expires.saturating_add(LEEWAY) {
+                        return Ok(cached.caller);
+                    }
+                    self.cache.remove(&hash);
+                    if now > cached.token_expires.saturating_add(LEEWAY) {
+                        return Err(Refusal::Expired);
+                    }
                 }
-                self.cache.remove(&hash);
-                return Err(Refusal::Expired);
+                // Another token with this signature part: checked, not cached.
+                Ok(_) => break,
+                Err(placeholder) => {
+                    guard = Some(placeholder);
+                    break;
+                }
             }
-            // Another token with this signature part: checked, not cached.
-            Ok(_) => None,
-            Err(guard) => Some(guard),
-        };
-        let caller = Arc::new(self.caller(token).await?);
+        }
+        let (caller, token_expires) = self.caller(token).await?;
+        let caller = Arc::new(caller);
         if let Some(guard) = guard {
             let cached = Cached {
                 token: token.into(),
                 caller: Arc::clone(&caller),
+                token_expires,
             };
             let _ = guard.insert(cached);
         }
@@ -210,10 +229,11 @@ impl Verifier {
     }
 
     /// Checks `token` and gathers what its passport (embedded, or from its issuer's userinfo
-    /// endpoint) and grants claim hold. A token without a `.` is opaque: see [`Self::opaque`].
-    async fn caller(&self, token: &str) -> Result<Caller, Refusal> {
+    /// endpoint) and grants claim hold; with the token's own expiry. A token without a `.` is
+    /// opaque: see [`Self::opaque`].
+    async fn caller(&self, token: &str) -> Result<(Caller, u64), Refusal> {
         if !token.contains('.') {
-            return self.opaque(token).await;
+            return Ok((self.opaque(token).await?, u64::MAX));
         }
         let (claims, issuer, typ) = self.check(token, Kind::Access).await?;
         let subject = match claims.get("sub") {
@@ -232,13 +252,7 @@ impl Verifier {
             // A Passport JWT is the passport; an access token without one has it at userinfo.
             None if !typ.eq_ignore_ascii_case(PASSPORT_TYPE) => {
                 fetched = match self.trust.userinfo(&issuer).await {
-                    Userinfo::At(url) => {
-                        let fetcher = self.trust.fetcher();
-                        userinfo::passport(fetcher, &url, token, Some(&subject))
-                            .await
-                            .map_err(refusal_of)?
-                            .1
-                    }
+                    Userinfo::At(url) => self.userinfo(&url, token, Some(&subject)).await?.1,
                     Userinfo::None => Vec::new(),
                     Userinfo::Unavailable => return Err(Refusal::Unavailable),
                 };
@@ -256,7 +270,25 @@ impl Verifier {
                 });
             }
         }
-        Ok(caller)
+        Ok((caller, expires))
+    }
+
+    /// Asks the userinfo endpoint `url` for the subject and passport of `token` (at most
+    /// [`USERINFO_CALLS`] such requests at once).
+    async fn userinfo(
+        &self,
+        url: &str,
+        token: &str,
+        subject: Option<&str>,
+    ) -> Result<(String, Vec<Value>), Refusal> {
+        let _permit = self
+            .userinfo_calls
+            .acquire()
+            .await
+            .map_err(|_| Refusal::Unavailable)?;
+        userinfo::passport(self.trust.fetcher(), url, token, subject)
+            .await
+            .map_err(refusal_of)
     }
 
     /// An opaque token: vouched for by the userinfo endpoint of the one issuer of access
@@ -269,29 +301,46 @@ impl Verifier {
             return Err(Refusal::Audience);
         }
         let url = self.trust.opaque_userinfo().ok_or(Refusal::Malformed)?;
-        let (subject, visas) = userinfo::passport(self.trust.fetcher(), url, token, None)
-            .await
-            .map_err(refusal_of)?;
-        let expires = jsonwebtoken::get_current_timestamp() + OPAQUE_TTL;
-        Ok(self.gather(subject, expires, &visas).await)
+        // A string the endpoint refused is not sent again for a while.
+        let hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let now = jsonwebtoken::get_current_timestamp();
+        if self.refused.get(&hash).is_some_and(|until| now < until) {
+            return Err(Refusal::Userinfo);
+        }
+        let (subject, visas) = match self.userinfo(url, token, None).await {
+            Err(Refusal::Userinfo) => {
+                self.refused.insert(hash, now + REFUSED_TTL);
+                return Err(Refusal::Userinfo);
+            }
+            other => other?,
+        };
+        Ok(self.gather(subject, now + OPAQUE_TTL, &visas).await)
     }
 
     /// The caller `subject` with what the verified ones of `visas` hold, its verdict ending at
     /// `expires` or the earliest visa it relies on.
     async fn gather(&self, subject: String, mut expires: u64, visas: &[Value]) -> Caller {
         let mut verified = Vec::new();
+        let mut unreachable = false;
         for jwt in passport::visa_jwts(visas) {
             match self.check(jwt, Kind::Visa).await {
                 Ok((visa, ..)) => match Visa::of(&visa) {
                     Some(visa) => verified.push(visa),
                     None => tracing::debug!("ignoring a malformed visa"),
                 },
-                Err(refusal) => tracing::debug!(reason = refusal.reason(), "ignoring a visa"),
+                Err(refusal) => {
+                    unreachable |= refusal == Refusal::Unavailable;
+                    tracing::debug!(reason = refusal.reason(), "ignoring a visa");
+                }
             }
         }
         let (held, visas_expire) = passport::held(&verified);
         if let Some(at) = visas_expire {
             expires = expires.min(at);
+        }
+        // A visa whose issuer could not be reached is ignored for a short while only.
+        if unreachable {
+            expires = expires.min(jsonwebtoken::get_current_timestamp() + UNREACHABLE_TTL);
         }
         Caller {
             subject,
@@ -370,6 +419,15 @@ fn refusal_of(error: UserinfoError) -> Refusal {
 
 /// The longest an opaque token's verdict is cached, in seconds (its expiry is not known).
 pub const OPAQUE_TTL: u64 = 300;
+
+/// How long an opaque token the userinfo endpoint refused is refused without asking, seconds.
+pub const REFUSED_TTL: u64 = 60;
+
+/// How long a verdict that ignored a visa whose issuer could not be reached lasts, seconds.
+pub const UNREACHABLE_TTL: u64 = 30;
+
+/// The most userinfo requests under way at once.
+pub const USERINFO_CALLS: usize = 16;
 
 /// The JWT `typ` of Passport JWTs (from token exchange).
 const PASSPORT_TYPE: &str = "vnd.ga4gh.passport+jwt";
