@@ -6,6 +6,7 @@
 mod attacks;
 mod clients;
 mod data_urls;
+mod exact;
 mod federation;
 pub(crate) mod fixtures;
 mod keys;

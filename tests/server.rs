@@ -114,6 +114,11 @@ impl Reply {
         self
     }
 
+    /// The body as text (lossily).
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
     /// The htsget error name of an error reply.
     pub(crate) fn error_name(&self) -> String {
         self.json()["htsget"]["error"]

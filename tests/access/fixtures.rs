@@ -228,12 +228,17 @@ pub(crate) struct AuthServer {
 
 impl AuthServer {
     pub(crate) fn start(data: &Path, flags: &[&str]) -> Self {
+        Self::start_with_rules(data, RULES, flags)
+    }
+
+    /// [`AuthServer::start`] with `rules` (a TOML file's text) for [`RULES`].
+    pub(crate) fn start_with_rules(data: &Path, rules: &str, flags: &[&str]) -> Self {
         let fixtures = fixtures();
         let dir = tempfile::tempdir().unwrap();
         let jwks = dir.path().join("jwks.json");
         std::fs::copy(fixtures.path("jwks.json"), &jwks).unwrap();
         let config = dir.path().join("htsget.toml");
-        std::fs::write(&config, RULES).unwrap();
+        std::fs::write(&config, rules).unwrap();
 
         let mut args = auth_args(data, &config, jwks.to_str().unwrap());
         args.extend(["--auth-grants-claim".to_owned(), "datasets".to_owned()]);

@@ -165,5 +165,9 @@ tokens = {
     "visa_without_by": passport(visa("bam", by=None)),
 }
 
+# One token per ground-truth row, granting that row's dataset only (tests/access/exact.rs).
+for i in range(400):
+    tokens[f"row-{i}"] = token(claims(sub=f"row-{i}", datasets=[DATASETS + f"row-{i}"]))
+
 with open(f"{out}/tokens.json", "w") as f:
     json.dump(tokens, f)

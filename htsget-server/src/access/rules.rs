@@ -38,12 +38,23 @@ pub struct Allowed {
 }
 
 impl Allowed {
-    /// Parses `chr1` or `chr1:START-END` (htsget coordinates: 0-based, end exclusive).
+    /// Parses `chr1` or `chr1:START-END` (htsget coordinates: 0-based, end exclusive); a name
+    /// that holds a colon may be braced, as samtools allows: `{chr1:100-200}`,
+    /// `{HLA-A*01:01}:0-500`.
     fn parse(text: &str) -> Result<Self, RuleError> {
         let bad = || RuleError::Region(text.to_owned());
-        let (reference, interval) = match text.rsplit_once(':') {
-            Some((name, interval)) if interval.contains('-') => (name, Some(interval)),
-            _ => (text, None),
+        let (reference, interval) = match text.strip_prefix('{') {
+            Some(braced) => {
+                let (name, rest) = braced.split_once('}').ok_or_else(bad)?;
+                match rest {
+                    "" => (name, None),
+                    _ => (name, Some(rest.strip_prefix(':').ok_or_else(bad)?)),
+                }
+            }
+            None => match text.rsplit_once(':') {
+                Some((name, interval)) if interval.contains('-') => (name, Some(interval)),
+                _ => (text, None),
+            },
         };
         if reference.is_empty() {
             return Err(bad());
@@ -460,10 +471,23 @@ mod tests {
                 "{bad:?}"
             );
         }
-        // A name with a colon but no interval is a reference name.
+        // A name with a colon but no interval is a reference name; braces hold any name.
         assert_eq!(
             Allowed::parse("HLA-A*01:01").unwrap().reference,
             "HLA-A*01:01"
         );
+        let braced = Allowed::parse("{chr1:100-200}").unwrap();
+        assert_eq!(
+            (braced.reference.as_str(), braced.end),
+            ("chr1:100-200", None)
+        );
+        let braced = Allowed::parse("{chr1:100-200}:5-10").unwrap();
+        assert_eq!(
+            (braced.reference.as_str(), braced.start, braced.end),
+            ("chr1:100-200", 5, Some(10))
+        );
+        for bad in ["{chr1", "{}", "{chr1}5-10", "{chr1}:5", "{chr1}:9-5"] {
+            assert!(Allowed::parse(bad).is_err(), "{bad}");
+        }
     }
 }
