@@ -241,9 +241,10 @@ impl Rules {
     }
 }
 
-/// Whether `query` stays within `restriction`: every region it asks for lies within one allowed
-/// region, `same` telling whether a name asked and a name allowed are the same reference. A
-/// header-only query always does (it reads no records); a query for the whole file does not.
+/// Whether `query` stays within `restriction`: every region it asks for lies within the allowed
+/// regions of its reference taken together (adjacent or overlapping grants join), `same`
+/// telling whether a name asked and a name allowed are the same reference. A header-only query
+/// always does (it reads no records); a query for the whole file does not.
 pub fn within(restriction: &[Allowed], query: &Query, same: &dyn Fn(&str, &str) -> bool) -> bool {
     if query.class() == Class::Header {
         return true;
@@ -254,9 +255,30 @@ pub fn within(restriction: &[Allowed], query: &Query, same: &dyn Fn(&str, &str) 
     regions.iter().all(|region| {
         let (name, interval) = (region.reference_name().as_str(), region.interval());
         let start = interval.start().unwrap_or(0);
-        restriction
+        if restriction
             .iter()
             .any(|allowed| allowed.covers(name, start, interval.end(), same))
+        {
+            return true;
+        }
+        // Covered piecewise: walk the allowed intervals of this reference from `start`.
+        let mut pieces: Vec<(u32, Option<u32>)> = restriction
+            .iter()
+            .filter(|allowed| same(name, &allowed.reference))
+            .map(|allowed| (allowed.start, allowed.end))
+            .collect();
+        pieces.sort_unstable();
+        let mut reached = start;
+        for (from, to) in pieces {
+            if from > reached {
+                break;
+            }
+            match to {
+                None => return true,
+                Some(to) => reached = reached.max(to),
+            }
+        }
+        interval.end().is_some_and(|end| end <= reached)
     })
 }
 
@@ -440,6 +462,25 @@ mod tests {
         assert!(!ok(&[("referenceName", "*")]));
         assert!(!ok(&[]));
         assert!(ok(&[("class", "header")]));
+
+        // Adjacent and overlapping grants join; a gap between them does not.
+        let joined = vec![
+            Allowed::parse("chr1:2000-3000").unwrap(),
+            Allowed::parse("chr1:1000-2000").unwrap(),
+            Allowed::parse("chr1:2500-2600").unwrap(),
+            Allowed::parse("chr1:4000-5000").unwrap(),
+            Allowed::parse("chr2:0-10").unwrap(),
+        ];
+        let ok = |params: &[(&str, &str)]| within(&joined, &query(params), &|a, b| a == b);
+        let region = |start: &'static str, end: &'static str| {
+            [("referenceName", "chr1"), ("start", start), ("end", end)]
+        };
+        assert!(ok(&region("1500", "2500")));
+        assert!(ok(&region("1000", "3000")));
+        assert!(!ok(&region("1000", "3001")));
+        assert!(!ok(&region("2900", "4100")), "a gap");
+        assert!(!ok(&region("999", "1500")));
+        assert!(!ok(&[("referenceName", "chr1"), ("start", "1000")]));
     }
 
     #[test]
