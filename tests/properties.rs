@@ -2,7 +2,8 @@
 //! random BGZF block layouts and indexes built by noodles, cut through the core for random
 //! regions. Every payload must decode to the end, end with the BGZF end-of-file block, hold its
 //! records once each in file order, and hold every record that overlaps a region, both by the
-//! ground truth known from generation and by noodles' own indexed query.
+//! ground truth known from generation and by noodles' own indexed query. The exact payload
+//! (`load::exact`, what a region grant gets) must hold those records and no other.
 //!
 //! Strategies generate parameters only; files are built from them deterministically, so a
 //! failing case shrinks to a small file.
@@ -58,12 +59,24 @@ pub(crate) fn cut(
     data: &str,
     index: &str,
     regions: Vec<Region>,
+    exact: bool,
 ) -> Result<Vec<u8>, String> {
     let facts =
         block_on(load::facts(storage, format, data, index)).map_err(|e| format!("facts: {e}"))?;
     let query = Query::new(format.endpoint(), format).with_regions(regions);
-    let selection = resolve(&query, &facts).map_err(|e| format!("resolve: {e}"))?;
     let object = block_on(storage.open(data)).map_err(|e| format!("open: {e}"))?;
+    let selection = if exact {
+        block_on(load::exact(
+            &*object,
+            &facts,
+            &query,
+            &htsget_core::facts::Aliases::none(),
+        ))
+        .map_err(|e| format!("exact: {e}"))?
+        .ok_or("no exact plan for a BGZF file")?
+    } else {
+        resolve(&query, &facts).map_err(|e| format!("resolve: {e}"))?
+    };
     let plan = block_on(load::inline(&*object, &selection)).map_err(|e| format!("plan: {e}"))?;
 
     let mut payload = Vec::new();
@@ -83,6 +96,7 @@ pub(crate) fn check_records(
     payload: &[usize],
     truth: &BTreeSet<usize>,
     noodles: &BTreeSet<usize>,
+    exact: bool,
 ) -> Result<(), String> {
     if truth != noodles {
         return Err(format!(
@@ -99,6 +113,12 @@ pub(crate) fn check_records(
 
     let held: BTreeSet<usize> = payload.iter().copied().collect();
     let missing: Vec<usize> = truth.difference(&held).copied().collect();
+    let extra: Vec<usize> = held.difference(truth).copied().collect();
+    if exact && !extra.is_empty() {
+        return Err(format!(
+            "records outside the regions in the exact payload: {extra:?}"
+        ));
+    }
 
     if missing.is_empty() {
         Ok(())

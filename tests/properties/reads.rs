@@ -178,13 +178,13 @@ impl BamFixture {
         let truth = self.truth(&windows);
         let storage = LocalStorage::new(self.dir.path());
 
-        for index in INDEXES {
-            let context = |e: String| format!("{index}, regions {windows:?}: {e}");
+        for (index, exact) in INDEXES.into_iter().flat_map(|i| [(i, false), (i, true)]) {
+            let context = |e: String| format!("{index}, exact {exact}, regions {windows:?}: {e}");
             let payload =
-                cut(&storage, Format::Bam, DATA, index, regions.clone()).map_err(context)?;
+                cut(&storage, Format::Bam, DATA, index, regions.clone(), exact).map_err(context)?;
             let held = self.decode(&payload).map_err(context)?;
             let found = self.noodles_query(index, &windows).map_err(context)?;
-            check_records(&held, &truth, &found).map_err(context)?;
+            check_records(&held, &truth, &found, exact).map_err(context)?;
         }
 
         Ok(())

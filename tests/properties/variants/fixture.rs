@@ -71,19 +71,23 @@ impl VariantsFixture {
             .iter()
             .map(|spec| Window::new(spec, &self.lengths))
             .collect();
-        let regions = windows.iter().map(|w| w.region(&self.names)).collect();
+        let regions: Vec<_> = windows.iter().map(|w| w.region(&self.names)).collect();
         let storage = LocalStorage::new(self.dir.path());
         let (format, data, index) = (
             self.flavour.format(),
             self.flavour.data(),
             self.flavour.index(),
         );
-        let context = |e: String| format!("{index}, regions {windows:?}: {e}");
-
-        let payload = cut(&storage, format, data, index, regions).map_err(context)?;
-        let held = self.decode(&payload).map_err(context)?;
-        let found = self.noodles_query(&windows).map_err(context)?;
-        check_records(&held, &self.truth(&windows), &found).map_err(context)
+        let truth = self.truth(&windows);
+        for exact in [false, true] {
+            let context = |e: String| format!("{index}, exact {exact}, regions {windows:?}: {e}");
+            let payload =
+                cut(&storage, format, data, index, regions.clone(), exact).map_err(context)?;
+            let held = self.decode(&payload).map_err(context)?;
+            let found = self.noodles_query(&windows).map_err(context)?;
+            check_records(&held, &truth, &found, exact).map_err(context)?;
+        }
+        Ok(())
     }
 
     fn truth(&self, windows: &[Window]) -> BTreeSet<usize> {
