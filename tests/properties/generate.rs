@@ -75,6 +75,8 @@ pub(crate) enum Shape {
         right: u32,
         skip: bool,
     },
+    /// `aS nM bS`: soft clips around `n` aligned bases (BAM only: they map to no reference).
+    Clipped { left: u32, len: u32, right: u32 },
 }
 
 impl Shape {
@@ -84,6 +86,7 @@ impl Shape {
             Self::Gapped {
                 left, gap, right, ..
             } => left + gap + right,
+            Self::Clipped { len, .. } => len,
         }
     }
 
@@ -113,6 +116,11 @@ impl Shape {
                     Op::new(Kind::Match, right as usize),
                 ]
             }
+            Self::Clipped { left, len, right } => vec![
+                Op::new(Kind::SoftClip, left as usize),
+                Op::new(Kind::Match, len as usize),
+                Op::new(Kind::SoftClip, right as usize),
+            ],
         }
     }
 
@@ -121,6 +129,7 @@ impl Shape {
         match *self {
             Self::Matched(len) => len as usize,
             Self::Gapped { left, right, .. } => (left + right) as usize,
+            Self::Clipped { left, len, right } => (left + len + right) as usize,
         }
     }
 
@@ -131,6 +140,11 @@ impl Shape {
             Self::Gapped {
                 left, gap, right, ..
             } => (0..left).chain(left + gap..left + gap + right).collect(),
+            // Clipped bases take the aligned stretch's first and last bases.
+            Self::Clipped { left, len, right } => std::iter::repeat_n(0, left as usize)
+                .chain(0..len)
+                .chain(std::iter::repeat_n(len - 1, right as usize))
+                .collect(),
         }
     }
 }

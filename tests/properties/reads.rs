@@ -25,7 +25,7 @@ const DATA: &str = "x.bam";
 const INDEXES: [&str; 2] = ["x.bam.bai", "x.bam.csi"];
 
 /// Mostly short reads; some long ones fill BGZF blocks by themselves, some are short reads with
-/// a long span.
+/// a long span, some are soft-clipped.
 fn shape() -> impl Strategy<Value = Shape> {
     prop_oneof![
         16 => (20u32..=150).prop_map(Shape::Matched),
@@ -33,6 +33,8 @@ fn shape() -> impl Strategy<Value = Shape> {
         3 => (10u32..=100, 1u32..=20_000, 10u32..=100, any::<bool>()).prop_map(
             |(left, gap, right, skip)| Shape::Gapped { left, gap, right, skip }
         ),
+        2 => (1u32..=40, 20u32..=150, 1u32..=40)
+            .prop_map(|(left, len, right)| Shape::Clipped { left, len, right }),
     ]
 }
 

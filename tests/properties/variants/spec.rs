@@ -4,8 +4,18 @@ use noodles::{
     core::Position,
     vcf::{
         self,
-        header::record::value::{Map, map::Contig},
-        variant::{RecordBuf, record_buf::AlternateBases},
+        header::{
+            FileFormat,
+            record::value::{
+                Map,
+                map::{Contig, Info},
+            },
+        },
+        variant::{
+            RecordBuf,
+            record::info::field::key::END_POSITION,
+            record_buf::{AlternateBases, Info as InfoBuf, info::field::Value},
+        },
     },
 };
 use proptest::prelude::*;
@@ -109,6 +119,9 @@ impl VariantsSpec {
                     .expect("contig");
                 builder.add_contig(name, contig)
             })
+            .add_info(END_POSITION, Map::<Info>::from(END_POSITION))
+            // VCF 4.3, where `END` gives a record's extent (4.5 reads it from SVLEN).
+            .set_file_format(FileFormat::new(4, 3))
             .build()
     }
 
@@ -135,15 +148,34 @@ impl VariantsSpec {
     }
 }
 
+/// Variant `n` covering `ref_len` bases from `start`: most spell out their reference allele;
+/// every other long one is a symbolic deletion whose `END` gives its extent (one reference
+/// base); every third is multi-allelic.
 fn variant(n: usize, contig: &str, start: u32, ref_len: u32) -> RecordBuf {
     let text = |len, seed| String::from_utf8(bases(len, seed)).expect("ASCII bases");
-
-    RecordBuf::builder()
+    let builder = RecordBuf::builder()
         .set_reference_sequence_name(contig)
         .set_variant_start(Position::new(start as usize + 1).expect("position"))
-        .set_ids([format!("v{n}")].into_iter().collect())
+        .set_ids([format!("v{n}")].into_iter().collect());
+
+    if ref_len > 50 && n % 2 == 1 {
+        let end = i32::try_from(start + ref_len).expect("END fits");
+        let info: InfoBuf = [(END_POSITION.to_owned(), Some(Value::Integer(end)))]
+            .into_iter()
+            .collect();
+        return builder
+            .set_reference_bases(text(1, n))
+            .set_alternate_bases(AlternateBases::from(vec!["<DEL>".to_owned()]))
+            .set_info(info)
+            .build();
+    }
+    // One base, other than the first of the reference allele (two such, every third record).
+    let mut alternates = vec![text(1, n + 1)];
+    if n % 3 == 0 {
+        alternates.push(text(1, n + 2));
+    }
+    builder
         .set_reference_bases(text(ref_len as usize, n))
-        // One base, other than the first of the reference allele.
-        .set_alternate_bases(AlternateBases::from(vec![text(1, n + 1)]))
+        .set_alternate_bases(AlternateBases::from(alternates))
         .build()
 }
