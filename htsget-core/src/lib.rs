@@ -24,6 +24,9 @@
 //!    parts of its two cut blocks re-encoded, around the whole blocks between. The payload thus
 //!    cuts exactly at record boundaries.
 //!
+//! [`load::exact`] plans a payload with exactly the records that overlap the query's regions
+//! (for BGZF formats), for callers that must not hand out more than was asked.
+//!
 //! [`load::inline`] makes a plan with the cut blocks already re-encoded inline, for callers
 //! that want no deferred spans; [`load::write_payload`] writes any plan's payload.
 //!
