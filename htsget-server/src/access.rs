@@ -12,6 +12,7 @@ mod glob;
 mod issuers;
 mod keys;
 pub mod passport;
+mod refusal;
 pub mod rules;
 pub mod token;
 pub mod userinfo;

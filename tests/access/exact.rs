@@ -164,6 +164,9 @@ fn oracle(dir: &Path, file: &str, regions: &[&str]) -> u64 {
     }
 }
 
+/// An endpoint, an id, a format and the regions asked (name, start, end).
+type Case<'a> = (&'a str, &'a str, &'a str, &'a [(&'a str, u32, u32)]);
+
 #[test]
 fn several_regions_granted_and_asked_are_exact() {
     let Some(dir) = data_dir() else { return };
@@ -188,7 +191,7 @@ regions = ["chrM", "chr22"]
     let tmp = tempfile::tempdir().unwrap();
 
     // Out of order, overlapping, adjacent, and one across two adjacent grants.
-    let cases: &[(&str, &str, &str, &[(&str, u32, u32)])] = &[
+    let cases: &[Case] = &[
         (
             "reads",
             "bam/htsnexus_test_NA12878",

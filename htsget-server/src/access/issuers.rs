@@ -19,7 +19,7 @@ use super::{
     error::KeysError,
     fetch::{FetchError, Fetcher},
     keys::{Key, KeySet, MIN_REFRESH},
-    token::Refusal,
+    refusal::Refusal,
 };
 use crate::config::{AccessSettings, IssuerConfig};
 

@@ -158,7 +158,7 @@ fn variant(n: usize, contig: &str, start: u32, ref_len: u32) -> RecordBuf {
         .set_variant_start(Position::new(start as usize + 1).expect("position"))
         .set_ids([format!("v{n}")].into_iter().collect());
 
-    if ref_len > 50 && n % 2 == 1 {
+    if ref_len > 50 && !n.is_multiple_of(2) {
         let end = i32::try_from(start + ref_len).expect("END fits");
         let info: InfoBuf = [(END_POSITION.to_owned(), Some(Value::Integer(end)))]
             .into_iter()
@@ -171,7 +171,7 @@ fn variant(n: usize, contig: &str, start: u32, ref_len: u32) -> RecordBuf {
     }
     // One base, other than the first of the reference allele (two such, every third record).
     let mut alternates = vec![text(1, n + 1)];
-    if n % 3 == 0 {
+    if n.is_multiple_of(3) {
         alternates.push(text(1, n + 2));
     }
     builder
