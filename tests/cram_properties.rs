@@ -4,7 +4,10 @@
 //! and cut through the core for random regions. Every payload must decode to its end with the
 //! reference, end with the CRAM end-of-file container, hold each record at most once and exactly
 //! as the file holds it, and hold every record that overlaps a region, both by the ground truth
-//! known from generation and by noodles' own indexed query.
+//! known from generation and by noodles' own indexed query. The exact payload
+//! (`load::exact_with`, what a region grant gets: containers inside the regions whole, the
+//! others' overlapping records re-encoded against the reference found by its `M5`) must hold
+//! exactly the overlapping records, each as the file holds it.
 //!
 //! The region strategies, [`Window`] and the reads and their records ([`ReadsSpec`]) are the
 //! BAM/VCF properties' own.
@@ -43,6 +46,7 @@ proptest! {
     ) {
         let fixture = CramFixture::new(&spec);
         fixture.check(&query).map_err(TestCaseError::fail)?;
+        fixture.check_exact(&query).map_err(TestCaseError::fail)?;
     }
 }
 

@@ -24,8 +24,10 @@
 //!    parts of its two cut blocks re-encoded, around the whole blocks between. The payload thus
 //!    cuts exactly at record boundaries.
 //!
-//! [`load::exact`] plans a payload with exactly the records that overlap the query's regions
-//! (for BGZF formats), for callers that must not hand out more than was asked.
+//! [`load::exact`] plans a payload with exactly the records that overlap the query's regions,
+//! for callers that must not hand out more than was asked; [`load::exact_with`] cuts CRAM too,
+//! re-encoding the records of partly covered containers against the reference sequences a
+//! [`load::ReferenceSequences`] gives by `M5`.
 //!
 //! [`load::inline`] makes a plan with the cut blocks already re-encoded inline, for callers
 //! that want no deferred spans; [`load::write_payload`] writes any plan's payload.

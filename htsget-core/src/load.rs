@@ -15,7 +15,7 @@ mod spans;
 use std::io;
 
 pub use self::{
-    exact::exact,
+    exact::{ReferenceSequences, exact, exact_with},
     facts::{facts, facts_known, facts_of},
     payload::{PAYLOAD_CHUNK, write_payload},
     spans::{inline, span_contents},

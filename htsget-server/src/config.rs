@@ -234,6 +234,13 @@ settings! {
         #[setting("no-aliases", "HTSGET_NO_ALIASES", bool, value_name = "BOOL",
                   num_args = 0..=1, require_equals = true, default_missing_value = "true")]
         pub no_aliases: bool = false,
+
+        /// FASTA files (a file, or a folder searched) holding the reference sequences CRAM
+        /// records are re-encoded against when a grant restricted to regions needs an exact
+        /// CRAM payload, found by the `M5` of the header's `@SQ` lines; the local data roots
+        /// are searched too.
+        #[setting("reference", "HTSGET_REFERENCE", PathBuf, value_name = "PATH")]
+        pub reference: Option<PathBuf> = None,
     }
     also {
         /// Object-store settings: URL mode, revalidation, timeouts.
@@ -584,7 +591,7 @@ mod tests {
         // Every flag but --config is a key of the file, and the reverse.
         assert_eq!(flags[0], "config");
         assert_eq!(flags[1..], file_keys);
-        assert_eq!(file_keys.len(), 32);
+        assert_eq!(file_keys.len(), 33);
     }
 
     #[test]
@@ -606,6 +613,7 @@ mod tests {
             ("url-ttl", "5"),
             ("tls-cert", "c.pem"),
             ("tls-key", "k.pem"),
+            ("reference", "/refs"),
         ];
         let toml: String = pairs
             .iter()

@@ -29,6 +29,8 @@ pub mod ids;
 pub mod logging;
 pub mod metrics;
 pub mod range;
+#[cfg(feature = "access")]
+pub mod references;
 pub mod roots;
 mod server;
 pub mod state;

@@ -79,6 +79,11 @@ impl Roots {
         reasons
     }
 
+    /// The folders of the local roots.
+    pub fn dirs(&self) -> impl Iterator<Item = &std::path::Path> {
+        self.roots.iter().filter_map(|root| root.dir.as_deref())
+    }
+
     /// Whether the Crypt4GH tickets of `key` pass stored segments through.
     pub fn passthrough(&self, key: &str) -> bool {
         self.route(key).is_some_and(|(root, _)| root.passthrough)

@@ -11,10 +11,10 @@ use htsget_core::{
 };
 use quick_cache::sync::Cache;
 
-#[cfg(feature = "access")]
-use crate::access::Access;
 #[cfg(feature = "crypt4gh")]
 use crate::data_url::TicketKeys;
+#[cfg(feature = "access")]
+use crate::{access::Access, references::Catalogue};
 use crate::{
     blocking::blocking,
     changes::{Changes, Count, folders, is_plain_entry},
@@ -91,6 +91,9 @@ pub struct State {
     spans: Cache<SpanKey, Arc<Vec<Served>>, SpanWeighter>,
     /// Exact plans (a region-restricted grant's payloads), by file version and query.
     exact: Cache<ExactKey, Arc<Plan>, ExactWeighter>,
+    /// The reference sequences exact CRAM payloads are re-encoded against.
+    #[cfg(feature = "access")]
+    references: Arc<Catalogue>,
 }
 
 /// A query on one version of a file: its key, identity and the query's regions as text.
@@ -169,6 +172,13 @@ impl State {
             metrics,
             aliases,
         } = services;
+        #[cfg(feature = "access")]
+        let reference_paths: Vec<_> = config
+            .reference
+            .iter()
+            .cloned()
+            .chain(storage.dirs().map(std::path::Path::to_path_buf))
+            .collect();
         Self {
             storage,
             config,
@@ -192,15 +202,18 @@ impl State {
             // An eighth of the facts cache's memory.
             spans: Cache::with_weighter(1024, (capacity / 8).max(1 << 20), SpanWeighter),
             exact: Cache::with_weighter(1024, (capacity / 8).max(1 << 20), ExactWeighter),
+            #[cfg(feature = "access")]
+            references: Arc::new(Catalogue::new(reference_paths, capacity / 4)),
         }
     }
 
-    /// The exact plan of `query` on `located` (see [`load::exact`]), kept per file version and
-    /// query; `None` where the format cannot be cut exactly (CRAM).
+    /// The exact plan of `query` on `located` (see [`load::exact_with`]), kept per file
+    /// version and query; `None` where the file cannot be cut exactly (a CRAM container to
+    /// re-encode against a reference sequence that cannot be found).
     pub async fn exact_plan(
         &self,
         located: &Located,
-        facts: &FileFacts,
+        facts: &Arc<FileFacts>,
         query: &Query,
     ) -> Result<Option<Arc<Plan>>, Error> {
         let key = (
@@ -212,7 +225,30 @@ impl State {
             return Ok(Some(plan));
         }
         let object = self.open_located(located).await?;
-        let Some(plan) = load::exact(&*object, facts, query, &self.aliases).await? else {
+        let plan = if facts.format() == Format::Cram {
+            // Decoding, re-encoding and reading reference sequences: on the blocking pool.
+            #[cfg(feature = "access")]
+            {
+                let (facts, query) = (Arc::clone(facts), query.clone());
+                let (aliases, references) = (self.aliases.clone(), Arc::clone(&self.references));
+                let runtime = tokio::runtime::Handle::current();
+                blocking(move || {
+                    runtime.block_on(load::exact_with(
+                        &*object,
+                        &facts,
+                        &query,
+                        &aliases,
+                        Some(&*references),
+                    ))
+                })
+                .await?
+            }
+            #[cfg(not(feature = "access"))]
+            load::exact(&*object, facts, query, &self.aliases).await?
+        } else {
+            load::exact(&*object, facts, query, &self.aliases).await?
+        };
+        let Some(plan) = plan else {
             return Ok(None);
         };
         let plan = Arc::new(plan);

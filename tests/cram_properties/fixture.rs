@@ -4,11 +4,14 @@
 use std::{collections::BTreeSet, io, path::PathBuf};
 
 use htsget_core::{
-    CRAM_EOF, Format, load,
+    CRAM_EOF, Format,
+    facts::Aliases,
+    load,
     query::{Query, Region},
     resolve,
     storage::{LocalStorage, Storage},
 };
+use htsget_server::references::Catalogue;
 use noodles::{
     cram::{self, crai},
     fasta,
@@ -157,6 +160,60 @@ impl CramFixture {
         } else {
             Err("payload does not end with the CRAM end-of-file container".into())
         }
+    }
+
+    /// The exact payload (what a grant restricted to the windows gets), re-encoded against the
+    /// fixture's reference found by its `M5` in the fixture's folder.
+    pub(super) fn exact_payload(&self, windows: &[Window]) -> Result<Vec<u8>, String> {
+        let storage = LocalStorage::new(self.dir.path());
+        let regions: Vec<Region> = windows.iter().map(|w| w.region(&self.names)).collect();
+        let facts = block_on(load::facts(&storage, Format::Cram, DATA, INDEX))
+            .map_err(|e| format!("facts: {e}"))?;
+        let query = Query::new(Format::Cram.endpoint(), Format::Cram).with_regions(regions);
+        let object = block_on(storage.open(DATA)).map_err(|e| format!("open: {e}"))?;
+        let references = Catalogue::new(vec![self.dir.path().to_path_buf()], 1 << 28);
+        let plan = block_on(load::exact_with(
+            &*object,
+            &facts,
+            &query,
+            &Aliases::none(),
+            Some(&references),
+        ))
+        .map_err(|e| format!("exact: {e}"))?
+        .ok_or("no exact plan, yet the reference is at hand")?;
+        let payload = common::payload(&storage, DATA, Format::Cram, &plan);
+        if payload.ends_with(&CRAM_EOF) {
+            Ok(payload)
+        } else {
+            Err("payload does not end with the CRAM end-of-file container".into())
+        }
+    }
+
+    /// Cuts the regions of `query` exactly and checks that the payload holds every record
+    /// overlapping them, as the file holds it, and no other.
+    pub(super) fn check_exact(&self, query: &[Target]) -> Result<(), String> {
+        let windows = self.windows(query);
+        let context = |e: String| {
+            format!(
+                "exact, regions {windows:?} ({} containers, {} records): {e}",
+                self.sizes.len(),
+                self.records.len()
+            )
+        };
+        let payload = self.exact_payload(&windows).map_err(context)?;
+        let held = self.held(&payload).map_err(context)?;
+        let truth = self.truth(&windows);
+        if held == truth {
+            return Ok(());
+        }
+        let names = |keys: std::collections::btree_set::Difference<'_, Key>| -> Vec<String> {
+            keys.map(|key| key.0.clone()).collect()
+        };
+        Err(context(format!(
+            "missing {:?}, not overlapping {:?}",
+            names(truth.difference(&held)),
+            names(held.difference(&truth))
+        )))
     }
 
     /// Cuts the regions of `query` and checks the payload.

@@ -21,7 +21,11 @@
 //! `POS` to its end (`END`, or the reference allele's length, as noodles reads it; BCF's
 //! `rlen`).
 
+mod cram;
+
 use std::io;
+
+pub use self::cram::ReferenceSequences;
 
 use noodles::{bam, bcf, bgzf::VirtualPosition, sam, vcf};
 
@@ -45,7 +49,8 @@ const MAX_RECORD: usize = 64 << 20;
 /// region's head and of the end of its middle (cache the plan per file version and query).
 ///
 /// Header-only queries, whole-file queries and unplaced reads (`*`) are exact as
-/// [`resolve_with`] gives them. `Ok(None)` for CRAM, whose containers this does not cut.
+/// [`resolve_with`] gives them. CRAM is cut as [`exact_with`] does without reference
+/// sequences: `Ok(None)` where a container would need re-encoding.
 ///
 /// # Errors
 ///
@@ -56,10 +61,27 @@ pub async fn exact(
     query: &Query,
     aliases: &Aliases,
 ) -> Result<Option<Plan>, Error> {
+    exact_with(data, facts, query, aliases, None).await
+}
+
+/// [`exact`], with the reference sequences CRAM records are re-encoded against. A CRAM
+/// container whose slices all lie inside the regions (by the CRAI) is served whole; every other
+/// selected container is decoded and its overlapping records re-encoded inline (noodles' CRAM
+/// writer, CRAM 3.0) against the sequences `references` gives for the `M5` of the header's
+/// `@SQ` lines. `Ok(None)` where such a container names a reference whose bases cannot be had:
+/// the payload cannot be cut exactly.
+///
+/// # Errors
+///
+/// As [`exact`]; [`Error::InvalidData`] for a container that cannot be decoded or re-encoded.
+pub async fn exact_with(
+    data: &dyn Object,
+    facts: &FileFacts,
+    query: &Query,
+    aliases: &Aliases,
+    references: Option<&dyn ReferenceSequences>,
+) -> Result<Option<Plan>, Error> {
     let plan = resolve_with(query, facts, aliases)?;
-    let Layout::Bgzf(layout) = facts.layout() else {
-        return Ok(None);
-    };
     if query.class() == Class::Header {
         return Ok(Some(plan));
     }
@@ -67,6 +89,20 @@ pub async fn exact(
     if targets.contains(&Target::All) {
         return Ok(Some(plan));
     }
+    let layout = match facts.layout() {
+        Layout::Bgzf(layout) => layout,
+        Layout::Cram(layout) => {
+            let intervals = intervals(&targets);
+            let regions = cram::Regions {
+                intervals: &intervals,
+                unplaced: targets.contains(&Target::Unplaced),
+            };
+            let Some(body) = cram::body(data, layout, &regions, references).await? else {
+                return Ok(None);
+            };
+            return Ok(Some(assemble(&plan, &body)));
+        }
+    };
 
     let header = match facts.format() {
         Format::Vcf => Some(vcf_header(data, layout.header_end()).await?),
@@ -91,6 +127,11 @@ pub async fn exact(
         }
     }
 
+    Ok(Some(assemble(&plan, &body)))
+}
+
+/// The header parts of `plan`, then `body`, then `plan`'s end-of-file marker.
+fn assemble(plan: &Plan, body: &Plan) -> Plan {
     let mut exact = Plan::new();
     for part in plan
         .parts()
@@ -105,7 +146,7 @@ pub async fn exact(
     if let Some(eof) = plan.parts().last() {
         exact.push(eof.section(), eof.content().clone());
     }
-    Ok(Some(exact))
+    exact
 }
 
 /// The named regions of `targets`, merged per reference where they overlap or touch, sorted by

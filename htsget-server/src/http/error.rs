@@ -51,10 +51,11 @@ pub(crate) enum Forbidden {
     #[cfg(feature = "access")]
     #[error("this query reaches outside the regions granted for this id")]
     Outside,
-    /// A grant restricted to regions, on a file whose records cannot be cut exactly.
+    /// A grant restricted to regions, on a file whose records cannot be cut exactly (a CRAM
+    /// container to re-encode against a reference sequence that cannot be found).
     #[cfg(feature = "access")]
     #[error(
-        "exact delivery is not possible for this file (CRAM), so a grant restricted to regions cannot be served from it"
+        "exact delivery is not possible for this file (a CRAM whose reference sequences are not available), so a grant restricted to regions cannot be served from it"
     )]
     Inexact,
     /// The data URL does not cover the request.

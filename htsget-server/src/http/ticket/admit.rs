@@ -81,12 +81,12 @@ pub(super) fn permitted(
 
 /// The payload of `query` on `located` for a grant restricted to regions: exactly the records
 /// that overlap the query's regions (which the grant covers, or the query was refused), cached
-/// per file version and query. A format that cannot be cut exactly (CRAM) is refused rather
-/// than over-served.
+/// per file version and query. A file that cannot be cut exactly (a CRAM container to re-encode
+/// against a reference sequence that cannot be found) is refused rather than over-served.
 pub(super) async fn exact(
     state: &State,
     located: &Located,
-    facts: &FileFacts,
+    facts: &std::sync::Arc<FileFacts>,
     query: &Query,
 ) -> Result<Cow<'static, Plan>, ApiError> {
     match state.exact_plan(located, facts, query).await? {
