@@ -300,3 +300,59 @@ regions = ["chrM", "chr22"]
     let gap = "/reads/bam/htsnexus_test_NA12878?referenceName=11&start=5090000&end=5210000";
     request(addr, "GET", gap, &[("Authorization", &bearer)], b"").expect(403, gap);
 }
+
+/// `--reference`: a data root without the CRAM's FASTA refuses a region grant that needs
+/// re-encoding (and says why); given the reference folder, the same request is served exactly.
+/// A FASTA reached through a symbolic link in the data root is not read.
+#[test]
+fn the_reference_flag_gives_exact_cram_where_the_data_root_has_no_fasta() {
+    let Some(dir) = data_dir() else { return };
+    if !require(&[Tool::PyJwt, Tool::Openssl, Tool::Samtools]) {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("cram")).unwrap();
+    for file in ["range.cram", "range.cram.crai"] {
+        std::fs::copy(
+            dir.join("cram").join(file),
+            root.path().join("cram").join(file),
+        )
+        .unwrap();
+    }
+    // A link to the reference folder: the catalogue does not follow it.
+    std::os::unix::fs::symlink(dir.join("ref"), root.path().join("ref")).unwrap();
+    let rules = r#"
+[[access]]
+ids = "cram/range"
+grants = ["https://datasets.example/row-399"]
+regions = ["CHROMOSOME_I:1000-2000"]
+"#;
+    let target = "/reads/cram/range?format=CRAM&referenceName=CHROMOSOME_I&start=1000&end=2000";
+    let bearer = format!("Bearer {}", fixtures().token("row-399"));
+    let headers = [("Authorization", bearer.as_str())];
+
+    let without = AuthServer::start_with_rules(root.path(), rules, &[]);
+    let reply = request(without.process.addr, "GET", target, &headers, b"");
+    assert_eq!(reply.status, 403, "{}", reply.text());
+    assert!(reply.text().contains("exact delivery is not possible"));
+    drop(without);
+
+    let reference = dir.join("ref");
+    let with = AuthServer::start_with_rules(
+        root.path(),
+        rules,
+        &["--reference", reference.to_str().unwrap()],
+    );
+    let reply = request(with.process.addr, "GET", target, &headers, b"");
+    reply.expect(200, target);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out.cram");
+    std::fs::write(&out, payload(with.process.addr, &reply.json())).unwrap();
+    let expected = oracle(&dir, "cram/range.cram", &["CHROMOSOME_I:1001-2000"]);
+    assert!(expected > 0);
+    let held = cram_records_in(&out, Some(&reference.join("ce.fa"))).unwrap();
+    assert_eq!(held, expected);
+    // The file holds more than the region: only the region was served.
+    let whole = cram_records_in(&dir.join("cram/range.cram"), Some(&reference.join("ce.fa")));
+    assert!(whole.unwrap() > held);
+}
