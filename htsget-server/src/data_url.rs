@@ -28,6 +28,7 @@ const VERSION: &str = "v";
 const RANGE: &str = "r";
 const SPAN: &str = "span";
 const SEALED: &str = "c4";
+const CUT: &str = "cut";
 const NONCE: &str = "k";
 const EXPIRY: &str = "exp";
 const SIGNATURE: &str = "sig";
@@ -74,7 +75,15 @@ pub enum Serves {
     /// The plaintext bytes of this range of an encrypted file, re-encrypted with the ticket's
     /// key (`c4`).
     Sealed(ByteRange),
+    /// One re-encoded cut block of this BGZF span's contents (the `index`-th part, below
+    /// [`MAX_CUT`]), re-encrypted with the ticket's key (`span` and `cut`): what a
+    /// pass-through ticket cannot take from the stored segments.
+    Cut(BgzfSpan, u8),
 }
+
+/// The bound of a cut's index: a span's contents are at most a cut block, whole blocks and a
+/// cut block.
+pub const MAX_CUT: u8 = 8;
 
 /// A data URL: the file key and what its query names.
 #[derive(Clone, Debug, Eq, PartialEq)]
@@ -191,7 +200,8 @@ impl DataUrl {
     /// A [`ParseError`] for a parameter given twice or malformed, or an impossible combination.
     pub fn parse(key: &str, query: Option<&str>) -> Result<Self, ParseError> {
         let mut url = Self::whole(key);
-        let mut seen = [false; 7];
+        let mut seen = [false; 8];
+        let mut cut = None;
         for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
             let (slot, name) = match name {
@@ -202,6 +212,7 @@ impl DataUrl {
                 NONCE => (4, NONCE),
                 EXPIRY => (5, EXPIRY),
                 SIGNATURE => (6, SIGNATURE),
+                CUT => (7, CUT),
                 _ => continue,
             };
             if std::mem::replace(&mut seen[slot], true) {
@@ -231,6 +242,13 @@ impl DataUrl {
                     url.expiry = Some(digits(value).ok_or(malformed)?);
                     None
                 }
+                CUT => {
+                    let index = digits(value)
+                        .and_then(|n| u8::try_from(n).ok())
+                        .filter(|n| *n < MAX_CUT);
+                    cut = Some(index.ok_or(malformed)?);
+                    None
+                }
                 _ => {
                     url.signature = Some(URL_SAFE_NO_PAD.decode(value).map_err(|_| malformed)?);
                     None
@@ -242,10 +260,15 @@ impl DataUrl {
                 return Err(ParseError::Conflicting);
             }
         }
+        if let Some(index) = cut {
+            let Some(Serves::Span(span)) = url.serves else {
+                return Err(ParseError::Malformed(CUT));
+            };
+            url.serves = Some(Serves::Cut(span, index));
+        }
         match (url.serves, &url.nonce) {
-            (Some(Serves::Sealed(_)), None) | (Some(Serves::Bytes(_)) | None, Some(_)) => {
-                Err(ParseError::Nonce)
-            }
+            (Some(Serves::Sealed(_) | Serves::Cut(..)), None)
+            | (Some(Serves::Bytes(_)) | None, Some(_)) => Err(ParseError::Nonce),
             _ => Ok(url),
         }
     }
@@ -285,6 +308,10 @@ impl fmt::Display for Query<'_> {
                 )?;
             }
             Some(Serves::Span(span)) => put(f, SPAN, &span)?,
+            Some(Serves::Cut(span, index)) => {
+                put(f, SPAN, &span)?;
+                put(f, CUT, &index)?;
+            }
             Some(Serves::Sealed(range)) => {
                 put(
                     f,
@@ -340,6 +367,9 @@ mod tests {
             DataUrl::new("x.bam", "1").serving(Serves::Span(span(5, 70_000 << 16 | 3))),
             DataUrl::new("x.bam", "1")
                 .serving(Serves::Span(span(5, 9)))
+                .sealed_with(nonce()),
+            DataUrl::new("x.bam", "1")
+                .serving(Serves::Cut(span(5, 9), 7))
                 .sealed_with(nonce()),
             DataUrl::new("x.bam", "1")
                 .serving(Serves::Sealed(ByteRange::new(7, 65_536)))
@@ -427,6 +457,24 @@ mod tests {
                 ParseError::Conflicting,
             ),
             ("c4=0-1", ParseError::Nonce),
+            ("span=0-1&cut=0", ParseError::Nonce),
+            (
+                "cut=0&k=00112233445566778899aabbccddeeff",
+                ParseError::Malformed("cut"),
+            ),
+            (
+                "r=0-1&cut=0&k=00112233445566778899aabbccddeeff",
+                ParseError::Malformed("cut"),
+            ),
+            (
+                "span=0-1&cut=8&k=00112233445566778899aabbccddeeff",
+                ParseError::Malformed("cut"),
+            ),
+            (
+                "span=0-1&cut=-1&k=00112233445566778899aabbccddeeff",
+                ParseError::Malformed("cut"),
+            ),
+            ("span=0-1&cut=1&cut=1", ParseError::Duplicate("cut")),
             (nonce, ParseError::Nonce),
         ];
         for (query, error) in cases {

@@ -109,6 +109,10 @@ fn every_ground_truth_row(passthrough: bool) {
     let checked = decrypted_rows(&server, &dir, &rows, tmp.path(), &client_sk, &client_pk);
     assert_rows(&format!("Crypt4GH (pass-through: {passthrough})"), checked);
 
+    if passthrough {
+        pass_through_tickets_name_their_cut_blocks(&server, &rows, &client_pk);
+    }
+
     // Asked without encryptionScheme, an encrypted id is refused; the plaintext is never served.
     let row = rows.iter().find(|r| r.format == Format::Bam).unwrap();
     let plain = ticket_url(&server.url, row);
@@ -134,6 +138,55 @@ fn every_ground_truth_row(passthrough: bool) {
         request(server.addr, "GET", target, &garbled, b"").status,
         400
     );
+}
+
+/// A pass-through ticket on this server's URLs carries no sealed cut block inline: each is a
+/// data URL (`cut=`) the data endpoint seals with the ticket key, so the ticket stays small;
+/// in the body, only the end-of-file marker is inline, sealed unpadded. A cut URL naming another part of
+/// its span is refused.
+fn pass_through_tickets_name_their_cut_blocks(server: &TestServer, rows: &[Row], client_pk: &Path) {
+    let client = STANDARD.encode(std::fs::read(client_pk).unwrap());
+    let headers = [("Htsget-Context-Public-Key", client.as_str())];
+    let mut cuts = 0;
+    for row in rows
+        .iter()
+        .filter(|r| r.format != Format::Cram && r.start.is_some() && r.count > 0)
+    {
+        let target = ticket_url(&server.url, row) + "&encryptionScheme=crypt4gh";
+        let target = target.strip_prefix(&server.url).unwrap();
+        let reply = request(server.addr, "GET", target, &headers, b"");
+        assert_eq!(reply.status, 200, "{target}");
+        let json = reply.json();
+        let urls = json["htsget"]["urls"].as_array().unwrap();
+        for (i, url) in urls.iter().enumerate() {
+            let body = url["class"] == "body";
+            let url = url["url"].as_str().unwrap();
+            if let Some(data) = url.strip_prefix("data:") {
+                // In the body, only the unpadded EOF piece (a header that shares its last
+                // block with records is a sealed segment of its own).
+                assert!(
+                    !body || data.len() < 1_000,
+                    "{target}: inline part {i} of {}",
+                    data.len()
+                );
+            } else if url.contains("&cut=") {
+                cuts += 1;
+                let path = url.strip_prefix(&server.url).unwrap();
+                assert_eq!(
+                    request(server.addr, "GET", path, &[], b"").status,
+                    200,
+                    "{path}"
+                );
+                // Part 1 of a span with a cut head is its whole blocks, not a cut block.
+                let other = path.replace("&cut=0", "&cut=1").replace("&cut=2", "&cut=1");
+                if other != path {
+                    let reply = request(server.addr, "GET", &other, &[], b"");
+                    assert_eq!(reply.status, 400, "{other}");
+                }
+            }
+        }
+    }
+    assert!(cuts > 20, "only {cuts} cut URLs");
 }
 
 #[test]

@@ -204,12 +204,14 @@ impl FileSigner {
 }
 
 /// `mac` (the file's state) over the rest of a URL's message: what it serves (a kind byte, then
-/// start and end) and its expiry, in fixed-size big-endian fields.
+/// start and end) and its expiry, in fixed-size big-endian fields. A cut's kind byte holds its
+/// index (16 + index, below 16 + [`super::MAX_CUT`]).
 fn tail(mut mac: Hmac<Sha256>, serves: Serves, expiry: u64) -> Hmac<Sha256> {
     let (kind, start, end) = match serves {
         Serves::Span(s) => (0_u8, u64::from(s.start()), u64::from(s.end())),
         Serves::Bytes(r) => (1, r.start(), r.end()),
         Serves::Sealed(r) => (2, r.start(), r.end()),
+        Serves::Cut(s, index) => (16 + index, u64::from(s.start()), u64::from(s.end())),
     };
     let mut message = [0; 25];
     message[0] = kind;
@@ -288,6 +290,32 @@ mod tests {
         )
         .unwrap();
         assert_eq!(signer.verify(&moved, 0), Err(Refused::Signature));
+    }
+
+    #[test]
+    fn test_verify_covers_a_cut_and_its_index() {
+        let signer = signer();
+        let nonce = Nonce::random().unwrap();
+        let bgzf = BgzfSpan::new(5.into(), (70_000_u64 << 16 | 3).into());
+        let cut = DataUrl::new("f.bam", "1")
+            .serving(Serves::Cut(bgzf, 2))
+            .sealed_with(nonce);
+        let url = signer.file("f.bam", "1", Some(&nonce), 0).sign(cut);
+        assert_eq!(signer.verify(&url, 0), Ok(Serves::Cut(bgzf, 2)));
+        let query = url.to_url("h").split_once('?').unwrap().1.to_owned();
+        assert!(query.contains("&cut=2&"), "{query}");
+        for tampered in [
+            query.replace("&cut=2", "&cut=0"),
+            query.replace("&cut=2", ""),
+            query.replace("span=5-", "span=6-"),
+        ] {
+            let url = DataUrl::parse("f.bam", Some(&tampered)).unwrap();
+            assert_eq!(
+                signer.verify(&url, 0),
+                Err(Refused::Signature),
+                "{tampered}"
+            );
+        }
     }
 
     #[test]

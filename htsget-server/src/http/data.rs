@@ -85,8 +85,8 @@ pub(crate) async fn handle(
         // The signed range bounds what is served (unsigned URLs name none).
         Some(Serves::Bytes(allowed)) if state.signer.is_some() => Some(allowed),
         Some(Serves::Bytes(_)) => None,
-        // `DataUrl::parse` gives a sealed range only with a nonce.
-        Some(Serves::Sealed(_)) | None => None,
+        // `DataUrl::parse` gives a sealed range or a cut only with a nonce.
+        Some(Serves::Sealed(_) | Serves::Cut(..)) | None => None,
     };
 
     let size = object.size();

@@ -1,13 +1,22 @@
 //! Pass-through Crypt4GH tickets: the file's own data keys and the edit list in a header for
 //! the client, the stored segments as they are (byte ranges of the `.c4gh` object: this
-//! server's data endpoint, or presigned store URLs for `direct` roots), and the cut blocks, the
-//! EOF marker and a short final segment sealed with the file's key, inline. The client can
-//! open every segment of the file with that key: that is the price.
+//! server's data endpoint, or presigned store URLs for `direct` roots), and what the stored
+//! segments cannot give:
+//!
+//! - on this server's URLs, the cut blocks of BGZF spans are data URLs the data endpoint seals
+//!   with a ticket key (derived from the nonce they carry, as re-keyed URLs are; the header
+//!   holds it beside the file's keys), so the ticket stays small and costs no sealing; other
+//!   inline bytes (the EOF marker) are sealed inline with that key, the last unpadded;
+//! - for `direct` roots, the cut blocks and the EOF marker are sealed inline with the file's
+//!   key, padded.
+//!
+//! A short final segment is re-sealed inline with the file's key. The client can open every
+//! segment of the file with that key: that is the price.
 
 use std::borrow::Cow;
 
 use htsget_core::{
-    ByteRange, Content, Location, MAX_URL_RANGE, Part, Section, Span,
+    ByteRange, Content, Location, MAX_URL_RANGE, Part, Section, Served, Span,
     crypt4gh::{
         header,
         keys::PublicKey,
@@ -20,13 +29,37 @@ use htsget_core::{
 use super::{bad, seal_inline, seal_into};
 use crate::{
     config::UrlMode,
-    data_url::FileSigner,
+    data_url::{DataUrl, FileSigner, Nonce, Serves},
     http::{error::ApiError, locations},
     ids::Located,
     state::State,
 };
 
-/// The suffix of stored Crypt4GH objects.
+/// What serves the cut blocks of a pass-through ticket on this server's URLs: the plaintext
+/// file's key and version, the ticket nonce and key, and the signer of its URLs.
+struct Cuts {
+    data: String,
+    version: String,
+    nonce: Nonce,
+    key: [u8; 32],
+    signer: Option<FileSigner>,
+}
+
+impl Cuts {
+    /// The location of `url`, signed where URLs are.
+    fn location(&self, state: &State, url: DataUrl) -> Location<'static> {
+        let url = match &self.signer {
+            Some(signer) => signer.sign(url),
+            None => url,
+        };
+        let url = url.to_url(&state.public_url);
+        Location::Url {
+            url,
+            headers: Default::default(),
+        }
+    }
+}
+
 /// A pass-through ticket in the making.
 pub(crate) struct PassThrough {
     client: PublicKey,
@@ -40,6 +73,8 @@ pub(crate) struct PassThrough {
     /// Inline bytes in a row (the cut blocks of small spans), sealed together when the row
     /// ends.
     run: Option<(Section, Vec<u8>)>,
+    /// On this server's URLs, cut blocks are data URLs; `None` for `direct` roots.
+    cuts: Option<Cuts>,
 }
 
 impl PassThrough {
@@ -63,6 +98,23 @@ impl PassThrough {
             .as_ref()
             .filter(|_| !direct)
             .map(|signer| signer.file(&raw_key, &raw.identity().tag(), None, now));
+        let cuts = if direct {
+            None
+        } else {
+            let nonce = crate::http::fresh_nonce()?;
+            let version = located.data_metadata.identity().tag();
+            let signer = state
+                .signer
+                .as_ref()
+                .map(|signer| signer.file(&located.data, &version, Some(&nonce), now));
+            Some(Cuts {
+                data: located.data.clone(),
+                version,
+                key: state.ticket_keys.key(&nonce),
+                nonce,
+                signer,
+            })
+        };
         Ok(Self {
             client,
             encrypted,
@@ -71,10 +123,18 @@ impl PassThrough {
             signer,
             layout: Layout::new(),
             run: None,
+            cuts,
         })
     }
 
-    /// The encrypted file (its BGZF spans are expanded before the parts come).
+    /// Whether BGZF spans stay in the plan (their cut blocks become data URLs), rather than
+    /// being expanded before the parts come.
+    pub(crate) fn takes_spans(&self) -> bool {
+        self.cuts.is_some()
+    }
+
+    /// The encrypted file (its BGZF spans are expanded before the parts come, unless
+    /// [`Self::takes_spans`]).
     pub(crate) fn encrypted(&self) -> &Encrypted {
         &self.encrypted
     }
@@ -99,7 +159,48 @@ impl PassThrough {
                 self.flush(out);
                 self.range(state, section, *range, out).await?;
             }
+            Content::Span(Span::Bgzf(span)) => self.span(state, section, span, out).await?,
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// A BGZF span (on this server's URLs): its whole blocks from the stored segments, each cut
+    /// block a data URL the data endpoint seals with the ticket key.
+    async fn span(
+        &mut self,
+        state: &State,
+        section: Section,
+        span: &htsget_core::BgzfSpan,
+        out: &mut Vec<(Section, Location<'_>)>,
+    ) -> Result<(), ApiError> {
+        let Some(cuts) = &self.cuts else {
+            return Err(bad("a span reached a pass-through ticket for direct URLs"));
+        };
+        let contents = state
+            .span_contents(&cuts.data, &self.encrypted, span)
+            .await?;
+        for (index, served) in contents.iter().enumerate() {
+            match served {
+                Served::Bytes(range) if !range.is_empty() => {
+                    self.flush(out);
+                    self.range(state, section, *range, out).await?;
+                }
+                Served::Inline(bytes) if !bytes.is_empty() => {
+                    self.flush(out);
+                    let Some(cuts) = &self.cuts else { continue };
+                    let index = u8::try_from(index)
+                        .ok()
+                        .filter(|i| *i < crate::data_url::MAX_CUT)
+                        .ok_or_else(|| bad("a span with too many parts"))?;
+                    self.layout.push_sealed(bytes.len() as u64, false);
+                    let url = DataUrl::new(cuts.data.as_str(), cuts.version.as_str())
+                        .serving(Serves::Cut(*span, index))
+                        .sealed_with(cuts.nonce);
+                    out.push((section, cuts.location(state, url)));
+                }
+                _ => {}
+            }
         }
         Ok(())
     }
@@ -130,7 +231,18 @@ impl PassThrough {
                 out.push((section, location));
             }
         }
-        if window.reseals_last() {
+        if window.reseals_last()
+            && let Some(cuts) = &self.cuts
+        {
+            // The file's short final segment, sealed padded by the data endpoint.
+            let size = self.encrypted.metadata().size();
+            let start = window.last * segments::PLAIN;
+            let end = (start + segments::PLAIN).min(size);
+            let url = DataUrl::new(cuts.data.as_str(), cuts.version.as_str())
+                .serving(Serves::Sealed(ByteRange::new(start, end)))
+                .sealed_with(cuts.nonce);
+            out.push((section, cuts.location(state, url)));
+        } else if window.reseals_last() {
             let plain = self
                 .encrypted
                 .segments(window.last, window.last)
@@ -146,26 +258,32 @@ impl PassThrough {
         Ok(())
     }
 
-    /// Seals the run of inline bytes held, if any.
-    fn flush(&mut self, out: &mut Vec<(Section, Location<'_>)>) {
+    /// Seals the run of inline bytes held, if any (`last`: it ends the stream, unpadded, which
+    /// only the ticket key's pieces do).
+    fn seal_run(&mut self, last: bool, out: &mut Vec<(Section, Location<'_>)>) {
         if let Some(run) = self.run.take() {
-            let key = &self.encrypted.keys()[0];
-            seal_into(&mut self.layout, key, run, false, out);
+            match &self.cuts {
+                Some(cuts) => seal_into(&mut self.layout, &cuts.key, run, last, out),
+                None => seal_into(&mut self.layout, &self.encrypted.keys()[0], run, false, out),
+            }
         }
     }
 
-    /// Ends the ticket: the run held sealed, and the header for the client (the file's keys
-    /// and the edit list).
+    /// Seals the run of inline bytes held, if any, padded.
+    fn flush(&mut self, out: &mut Vec<(Section, Location<'_>)>) {
+        self.seal_run(false, out);
+    }
+
+    /// Ends the ticket: the run held sealed, and the header for the client (the file's keys,
+    /// the ticket key on this server's URLs, and the edit list).
     pub(crate) fn finish(
         &mut self,
         headers: &header::Writer,
         out: &mut Vec<(Section, Location<'_>)>,
     ) -> Vec<u8> {
-        self.flush(out);
-        headers.write(
-            &self.client,
-            self.encrypted.keys(),
-            Some(&self.layout.edits()),
-        )
+        self.seal_run(true, out);
+        let mut keys = self.encrypted.keys().to_vec();
+        keys.extend(self.cuts.as_ref().map(|cuts| cuts.key));
+        headers.write(&self.client, &keys, Some(&self.layout.edits()))
     }
 }

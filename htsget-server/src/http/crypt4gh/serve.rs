@@ -1,5 +1,5 @@
-//! The data endpoint's side of re-encrypted URLs: the plaintext a URL names (file bytes, or a
-//! BGZF span's contents) of the file behind its key (an encrypted file's, or a plain one's),
+//! The data endpoint's side of re-encrypted URLs: the plaintext a URL names (file bytes, a
+//! BGZF span's contents, or one cut block of them) of the file behind its key (an encrypted file's, or a plain one's),
 //! sealed anew with the ticket key of its nonce in fresh segments, the last padded; a `Range`
 //! within them is honoured.
 
@@ -55,9 +55,24 @@ pub(crate) async fn serve(
             let label = format!("span {}-{}", u64::from(span.start()), u64::from(span.end()));
             (contents, label)
         }
-        // A data URL with a nonce serves a sealed range or a span.
+        Some(Serves::Cut(span, index)) => {
+            let contents = state
+                .span_contents(url.key(), &*object, &span)
+                .await
+                .map_err(|_| bad("the span does not fit this file's blocks"))?;
+            let Some(cut @ Served::Inline(_)) = contents.get(usize::from(index)) else {
+                return Err(bad("the span has no such cut block"));
+            };
+            let label = format!(
+                "cut {index} of span {}-{}",
+                u64::from(span.start()),
+                u64::from(span.end())
+            );
+            (Arc::new(vec![cut.clone()]), label)
+        }
+        // A data URL with a nonce serves a sealed range, a span or a cut.
         Some(Serves::Bytes(_)) | None => {
-            return Err(bad("a re-keyed URL names a c4 range or a span"));
+            return Err(bad("a re-keyed URL names a c4 range, a span or a cut"));
         }
     };
     let len: u64 = contents.iter().map(Served::len).sum();

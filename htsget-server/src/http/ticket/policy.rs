@@ -158,7 +158,8 @@ impl Policy {
 
     /// `plan`, with its BGZF spans expanded (cut blocks inline, whole blocks as ranges) for
     /// policies whose URLs cannot name a span: direct (the server never touches body bytes)
-    /// and pass-through (stored segments hold no re-encoded block).
+    /// and pass-through to direct URLs (stored segments hold no re-encoded block; on this
+    /// server's URLs, a pass-through ticket takes the spans itself).
     async fn expanded<'p>(
         &self,
         state: &State,
@@ -177,6 +178,8 @@ impl Policy {
                 let object = state.open_located(located).await?;
                 Ok(Cow::Owned(load::inline(&*object, plan).await?))
             }
+            #[cfg(feature = "crypt4gh")]
+            Self::PassThrough(through) if through.takes_spans() => Ok(Cow::Borrowed(plan)),
             #[cfg(feature = "crypt4gh")]
             Self::PassThrough(through) => {
                 let mut inlined = Plan::new();
