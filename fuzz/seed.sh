@@ -141,6 +141,7 @@ seed_queries() {
   # signed_url: start and length (u64 LE each), a newline, then a flip byte and a query.
   seed signed_url range '\x00\x10\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\n\x07v=x&r=0-9&exp=1000060&sig=AAAA'
   seed signed_url span '\x01\x00\x00\x00\x00\x00\x00\x00\xff\xff\xff\xff\xff\xff\xff\xff\n\x21span=5-70000&exp=1&sig=x&span=1-2'
+  seed signed_url cut '\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\n\x05v=x&span=5-70000&cut=2&k=00112233445566778899aabbccddeeff&exp=1000060&sig=AAAA'
   echo "query_get, query_post, range_header, bearer_token, passport, signed_url: hand-written seeds"
 }
 
