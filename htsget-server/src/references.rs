@@ -3,8 +3,9 @@
 //! `@SQ` line names), read when an exact CRAM payload must re-encode records against them.
 //!
 //! The catalogue is made on first use (every FASTA file read once), and the bases of the
-//! sequences used are kept in a cache bounded by memory. Symbolic links are not followed, so
-//! nothing outside the given folders is read.
+//! sequences used are kept in a cache bounded by memory (a sequence larger than the whole cache
+//! is read again for each cut). Symbolic links are not followed, nor opened, so nothing
+//! outside the given folders is read.
 
 use std::{
     collections::HashMap,
@@ -56,7 +57,8 @@ impl Catalogue {
         Self {
             paths,
             places: OnceLock::new(),
-            bases: Cache::with_weighter(64, capacity.max(1 << 20), BasesWeighter),
+            // Few items: one shard, so a sequence as large as the whole capacity fits.
+            bases: Cache::with_weighter(16, capacity.max(1 << 20), BasesWeighter),
         }
     }
 
@@ -152,9 +154,25 @@ fn is_fasta(path: &Path) -> bool {
         .is_some_and(|e| EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)))
 }
 
+/// Opens `path` only if it is a regular file, not a symbolic link, and is still the file
+/// looked at when opened (a path swapped for a link in between is refused).
+fn open_regular(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::MetadataExt as _;
+    let before = std::fs::symlink_metadata(path)?;
+    if !before.file_type().is_file() {
+        return Err(io::Error::other("not a regular file"));
+    }
+    let file = File::open(path)?;
+    let after = file.metadata()?;
+    if !after.file_type().is_file() || (after.dev(), after.ino()) != (before.dev(), before.ino()) {
+        return Err(io::Error::other("the file changed while it was opened"));
+    }
+    Ok(file)
+}
+
 /// The MD5 and name of every sequence in the FASTA file `path`.
 fn catalogue(path: &Path) -> io::Result<Vec<(String, Vec<u8>)>> {
-    let mut reader = fasta::io::Reader::new(BufReader::new(File::open(path)?));
+    let mut reader = fasta::io::Reader::new(BufReader::new(open_regular(path)?));
     let mut found = Vec::new();
     for record in reader.records() {
         let record = record?;
@@ -166,7 +184,7 @@ fn catalogue(path: &Path) -> io::Result<Vec<(String, Vec<u8>)>> {
 
 /// The normalized bases of the sequence at `place`, `None` where the file no longer holds it.
 fn read_sequence(place: &Place) -> io::Result<Option<Vec<u8>>> {
-    let mut reader = fasta::io::Reader::new(BufReader::new(File::open(&place.path)?));
+    let mut reader = fasta::io::Reader::new(BufReader::new(open_regular(&place.path)?));
     for record in reader.records() {
         let record = record?;
         if record.name() == place.name.as_slice() {
@@ -224,6 +242,21 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+
+        // A sequence nearly as large as the cache is kept.
+        let big = vec![b'A'; 900 << 10];
+        std::fs::write(
+            inside.join("big.fa"),
+            [&b">big\n"[..], &big, b"\n"].concat(),
+        )
+        .unwrap();
+        let cached = Catalogue::new(vec![dir.path().to_path_buf()], 1 << 20);
+        let md5 = hex(&Md5::digest(&big));
+        assert_eq!(
+            cached.bases(&md5).unwrap().map(|b| b.len()),
+            Some(big.len())
+        );
+        assert!(cached.bases.get(&md5).is_some(), "not kept");
 
         // A file changed since it was catalogued serves nothing under the old digest.
         std::fs::write(inside.join("a.fa"), ">one\nTTTT\n").unwrap();

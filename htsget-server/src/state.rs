@@ -89,8 +89,9 @@ pub struct State {
     /// The contents of BGZF spans of encrypted files, by file identity and span: their cut
     /// blocks decrypted, decoded and re-encoded, the costly part of a Crypt4GH ticket.
     spans: Cache<SpanKey, Arc<Vec<Served>>, SpanWeighter>,
-    /// Exact plans (a region-restricted grant's payloads), by file version and query.
-    exact: Cache<ExactKey, Arc<Plan>, ExactWeighter>,
+    /// Exact plans (a region-restricted grant's payloads), by file version and query; `None`
+    /// where the file cannot be cut exactly.
+    exact: Cache<ExactKey, Option<Arc<Plan>>, ExactWeighter>,
     /// The reference sequences exact CRAM payloads are re-encoded against.
     #[cfg(feature = "access")]
     references: Arc<Catalogue>,
@@ -103,11 +104,11 @@ type ExactKey = (String, htsget_core::storage::Identity, String);
 #[derive(Clone, Debug)]
 struct ExactWeighter;
 
-impl quick_cache::Weighter<ExactKey, Arc<Plan>> for ExactWeighter {
-    fn weight(&self, key: &ExactKey, plan: &Arc<Plan>) -> u64 {
+impl quick_cache::Weighter<ExactKey, Option<Arc<Plan>>> for ExactWeighter {
+    fn weight(&self, key: &ExactKey, plan: &Option<Arc<Plan>>) -> u64 {
         let inline: usize = plan
-            .parts()
             .iter()
+            .flat_map(|plan| plan.parts())
             .map(|part| match part.content() {
                 Content::Inline(bytes) => bytes.len(),
                 Content::Span(_) => 64,
@@ -116,6 +117,14 @@ impl quick_cache::Weighter<ExactKey, Arc<Plan>> for ExactWeighter {
         (inline + key.2.len() + 256) as u64
     }
 }
+
+/// CRAM exact plans made at once, server-wide (each decodes and re-encodes containers on the
+/// blocking pool): a request past that waits its turn.
+#[cfg(feature = "access")]
+static CUTTING: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    tokio::sync::Semaphore::new(cores)
+});
 
 /// A span of one version of a file: its key, identity and encryption (a plaintext view is never
 /// taken for a plain object), start and end.
@@ -221,39 +230,39 @@ impl State {
             located.data_metadata.identity().clone(),
             format!("{:?} {:?}", query.class(), query.regions()),
         );
-        if let Some(plan) = self.exact.get(&key) {
-            return Ok(Some(plan));
-        }
-        let object = self.open_located(located).await?;
-        let plan = if facts.format() == Format::Cram {
-            // Decoding, re-encoding and reading reference sequences: on the blocking pool.
-            #[cfg(feature = "access")]
-            {
-                let (facts, query) = (Arc::clone(facts), query.clone());
-                let (aliases, references) = (self.aliases.clone(), Arc::clone(&self.references));
-                let runtime = tokio::runtime::Handle::current();
-                blocking(move || {
-                    runtime.block_on(load::exact_with(
-                        &*object,
-                        &facts,
-                        &query,
-                        &aliases,
-                        Some(&*references),
-                    ))
-                })
-                .await?
-            }
-            #[cfg(not(feature = "access"))]
-            load::exact(&*object, facts, query, &self.aliases).await?
-        } else {
-            load::exact(&*object, facts, query, &self.aliases).await?
-        };
-        let Some(plan) = plan else {
-            return Ok(None);
-        };
-        let plan = Arc::new(plan);
-        self.exact.insert(key, Arc::clone(&plan));
-        Ok(Some(plan))
+        // One computation per key at once; the others wait for its plan (or its refusal).
+        self.exact
+            .get_or_insert_async(&key, async {
+                let object = self.open_located(located).await?;
+                let plan = if facts.format() == Format::Cram {
+                    // Decoding, re-encoding and reading reference sequences: on the blocking
+                    // pool, a bounded number at once.
+                    #[cfg(feature = "access")]
+                    {
+                        let _permit = CUTTING.acquire().await.expect("never closed");
+                        let (facts, query) = (Arc::clone(facts), query.clone());
+                        let (aliases, references) =
+                            (self.aliases.clone(), Arc::clone(&self.references));
+                        let runtime = tokio::runtime::Handle::current();
+                        blocking(move || {
+                            runtime.block_on(load::exact_with(
+                                &*object,
+                                &facts,
+                                &query,
+                                &aliases,
+                                Some(&*references),
+                            ))
+                        })
+                        .await?
+                    }
+                    #[cfg(not(feature = "access"))]
+                    load::exact(&*object, facts, query, &self.aliases).await?
+                } else {
+                    load::exact(&*object, facts, query, &self.aliases).await?
+                };
+                Ok(plan.map(Arc::new))
+            })
+            .await
     }
 
     /// The contents of `span` of `data`, the opened file `key` (see [`load::span_contents`]),

@@ -149,4 +149,36 @@ fn region_grants_get_keys_for_their_regions_only() {
             assert_eq!(status, 403, "{what}: {tampered}");
         }
     }
+    drop(server);
+
+    // On a pass-through root, the region grant is re-keyed all the same: no stored segment
+    // (which the file's key would open whole) and no file key reach it; its payload holds the
+    // region's reads exactly.
+    let server = AuthServer::start(
+        &root,
+        &[
+            "--c4gh-key",
+            server_sk.to_str().unwrap(),
+            "--c4gh-passthrough",
+        ],
+    );
+    let target = format!("/reads/{BAM}?{REGION}&encryptionScheme=C4GH");
+    let reply = request(server.process.addr, "GET", &target, &headers, b"");
+    reply.expect(200, "pass-through root");
+    let ticket = reply.json();
+    for url in ticket["htsget"]["urls"].as_array().unwrap() {
+        let url = url["url"].as_str().unwrap();
+        assert!(
+            url.starts_with("data:") || url.contains("&k="),
+            "not re-keyed: {url}"
+        );
+    }
+    std::fs::write(&sealed, payload(server.process.addr, &ticket)).unwrap();
+    let again = tmp.path().join("granted-again.bam");
+    assert!(crypt4gh(
+        &["decrypt", "--sk", client_sk.to_str().unwrap()],
+        &sealed,
+        &again
+    ));
+    assert_eq!(count(&["view", "-c", again.to_str().unwrap()]), expected);
 }

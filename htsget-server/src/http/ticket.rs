@@ -106,6 +106,15 @@ pub(crate) async fn handle(
         }
         _ => std::borrow::Cow::Owned(plan),
     };
+    // A grant restricted to regions is re-keyed, never passed through: the file's own key
+    // would open the whole stored segments around its records.
+    #[cfg(feature = "access")]
+    let asked = Asked {
+        passthrough: admission
+            .as_ref()
+            .is_none_or(|admission| admission.restriction.is_none()),
+        ..asked
+    };
     let ticket = Policy::choose(state, &located, asked)
         .await?
         .ticket(state, &located, &plan)
@@ -127,6 +136,9 @@ pub(super) struct Asked {
     pub(super) crypt4gh: bool,
     /// The client's Crypt4GH public key, when it asked for Crypt4GH and sent one.
     pub(super) key: Option<ClientKey>,
+    /// Whether the stored segments may pass through where the root says so (not for a grant
+    /// restricted to regions).
+    pub(super) passthrough: bool,
 }
 
 /// The `encryptionScheme` values served, as service-info lists them.
@@ -157,7 +169,11 @@ fn asked(scheme: Option<&str>, value: Option<&HeaderValue>) -> Result<Asked, Api
         Some(value) if crypt4gh => Some(client_key(value)?),
         _ => None,
     };
-    Ok(Asked { crypt4gh, key })
+    Ok(Asked {
+        crypt4gh,
+        key,
+        passthrough: true,
+    })
 }
 
 /// The client's Crypt4GH public key from the `Htsget-Context-Public-Key` header's `value`.

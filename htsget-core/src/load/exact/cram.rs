@@ -24,10 +24,18 @@ use noodles::{
 };
 
 use super::super::{invalid, io_error};
-use crate::{ByteRange, CRAM_EOF, Content, Error, Plan, Section, Span, facts::CramFacts};
+use crate::{ByteRange, CRAM_EOF, Content, Error, Plan, Reason, Section, Span, facts::CramFacts};
 
 /// The largest container decoded (a larger one is a malformed or hostile file).
-const MAX_CONTAINER: u64 = 256 << 20;
+const MAX_CONTAINER: u64 = 64 << 20;
+
+/// The most container bytes decoded at once: a longer run of containers to cut is cut in
+/// several runs.
+const MAX_RUN: u64 = 32 << 20;
+
+/// The most container bytes one payload decodes: regions that cut more are refused as too many
+/// for one request.
+const MAX_CUT: u64 = 256 << 20;
 
 /// Where the bases of CRAM reference sequences come from, by the MD5 digest of their
 /// normalized bases (the `M5` of an `@SQ` line): a catalogue of FASTA files, a cache.
@@ -143,45 +151,58 @@ pub(super) async fn body(
     let mut body = Plan::new();
     let mut cutter: Option<Cutter> = None;
     let mut run = Run::default();
+    let mut cut = 0;
     for ((&offset, lines), &end) in containers.iter().zip(&ends) {
-        if !lines.iter().any(|line| regions.touches(line)) {
-            continue;
-        }
-        if lines.iter().all(|line| regions.holds(line)) {
-            if !run
-                .flush(
-                    &mut cutter,
-                    data,
-                    header_end,
-                    references,
-                    regions,
-                    &mut body,
-                )
-                .await?
-            {
+        let touched = lines.iter().any(|line| regions.touches(line));
+        let whole = touched && lines.iter().all(|line| regions.holds(line));
+        let len = end - offset;
+        // A run is consecutive containers of the payload: it ends at a gap, a whole container,
+        // or its size bound.
+        if !touched || whole || run.bytes + len > MAX_RUN {
+            let flushed = run.flush(
+                &mut cutter,
+                data,
+                header_end,
+                references,
+                regions,
+                &mut body,
+            );
+            if !flushed.await? {
                 return Ok(None);
             }
+        }
+        if whole {
             body.push(
                 Section::Body,
                 Content::Span(Span::Bytes(ByteRange::new(offset, end))),
             );
-        } else {
+        } else if touched {
+            if len > MAX_CONTAINER {
+                return Err(too_large("CRAM container"));
+            }
+            cut += len;
+            if cut > MAX_CUT {
+                return Err(Error::invalid_input(
+                    Reason::TooManyRegions,
+                    "the regions cut more CRAM containers than one request may re-encode; ask \
+                     for fewer regions",
+                ));
+            }
             run.containers.push(ByteRange::new(offset, end));
+            run.bytes += len;
             run.ids
                 .extend(lines.iter().filter_map(|line| line.reference_sequence_id()));
         }
     }
-    if !run
-        .flush(
-            &mut cutter,
-            data,
-            header_end,
-            references,
-            regions,
-            &mut body,
-        )
-        .await?
-    {
+    let flushed = run.flush(
+        &mut cutter,
+        data,
+        header_end,
+        references,
+        regions,
+        &mut body,
+    );
+    if !flushed.await? {
         return Ok(None);
     }
     Ok(Some(body))
@@ -191,6 +212,7 @@ pub(super) async fn body(
 #[derive(Default)]
 struct Run {
     containers: Vec<ByteRange>,
+    bytes: u64,
     ids: BTreeSet<usize>,
 }
 
@@ -220,8 +242,7 @@ impl Run {
             return Ok(false);
         };
         body.push(Section::Body, Content::Inline(bytes));
-        self.containers.clear();
-        self.ids.clear();
+        *self = Self::default();
         Ok(true)
     }
 }
@@ -288,19 +309,6 @@ impl<'a> Cutter<'a> {
         ids: &BTreeSet<usize>,
         regions: &Regions<'_>,
     ) -> Result<Option<Vec<u8>>, Error> {
-        let mut stream = Vec::new();
-        for range in run {
-            if range.len() > MAX_CONTAINER {
-                return Err(too_large("CRAM container"));
-            }
-            let bytes = data
-                .read(range.start(), range.len() as usize)
-                .await
-                .map_err(|e| io_error(e, "data file"))?;
-            stream.extend_from_slice(&bytes);
-        }
-        stream.extend_from_slice(&CRAM_EOF);
-
         // Every reference the containers' slices name (a multi-reference slice has a CRAI line
         // per reference) must be at hand before noodles decodes or encodes their records.
         let mut sequences = HashMap::new();
@@ -315,6 +323,16 @@ impl<'a> Cutter<'a> {
                 .expect("an id bases_of found");
             sequences.insert(name.to_vec(), bases);
         }
+
+        let mut stream = Vec::new();
+        for range in run {
+            let bytes = data
+                .read(range.start(), range.len() as usize)
+                .await
+                .map_err(|e| io_error(e, "data file"))?;
+            stream.extend_from_slice(&bytes);
+        }
+        stream.extend_from_slice(&CRAM_EOF);
         let repository = fasta::Repository::new(Sequences(sequences));
 
         let header = &self.header;

@@ -61,9 +61,13 @@ impl Policy {
         let encrypted = located.data_metadata.encryption() == Encryption::Crypt4gh;
         match (encrypted, asked.key) {
             #[cfg(feature = "crypt4gh")]
-            (true, Some(client)) if state.storage.passthrough(&located.data) => Ok(
-                Self::PassThrough(Box::new(PassThrough::new(state, located, client).await?)),
-            ),
+            (true, Some(client))
+                if asked.passthrough && state.storage.passthrough(&located.data) =>
+            {
+                Ok(Self::PassThrough(Box::new(
+                    PassThrough::new(state, located, client).await?,
+                )))
+            }
             // Encrypted files re-keyed, plain ones encrypted on the fly: the same stream.
             #[cfg(feature = "crypt4gh")]
             (_, Some(client)) => Ok(Self::ReKey(Box::new(
