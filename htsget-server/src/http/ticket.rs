@@ -138,6 +138,10 @@ pub(super) struct Asked {
     pub(super) key: Option<ClientKey>,
     /// Whether the stored segments may pass through where the root says so (not for a grant
     /// restricted to regions).
+    #[cfg_attr(
+        not(feature = "crypt4gh"),
+        expect(dead_code, reason = "only Crypt4GH passes segments through")
+    )]
     pub(super) passthrough: bool,
 }
 
