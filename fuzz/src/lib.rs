@@ -201,6 +201,11 @@ pub fn format_for(selector: u8) -> Format {
     FORMATS[usize::from(selector) % FORMATS.len()]
 }
 
+/// The environment variable naming a folder the demo dataset's indexes are written to when a
+/// target first generates it: `seed.sh` gets them from the built `index_plan` target this way
+/// (no separate build of the tree for them).
+pub const DEMO_INDEXES_VAR: &str = "HTSGET_FUZZ_DEMO_INDEXES";
+
 /// The fixed data files: the server's built-in demo dataset (BAM, CRAM, VCF.gz and BCF, with
 /// the indexes noodles built for them), generated once per process and held in memory.
 pub struct DemoFiles {
@@ -227,7 +232,11 @@ impl DemoFiles {
             let data = data_key(format);
             let index = demo_index_key(format);
             storage.insert(data, std::fs::read(dataset.root().join(data))?);
-            storage.insert(index, std::fs::read(dataset.root().join(index))?);
+            let bytes = std::fs::read(dataset.root().join(index))?;
+            if let Some(dir) = std::env::var_os(DEMO_INDEXES_VAR) {
+                std::fs::write(std::path::Path::new(&dir).join(index), &bytes)?;
+            }
+            storage.insert(index, bytes);
         }
 
         Ok(Self { storage })
@@ -247,15 +256,6 @@ impl DemoFiles {
         self.storage.get(data_key(format)).unwrap_or_default()
     }
 
-    /// The file name of the index noodles built for the data file of `format`.
-    pub fn index_name(&self, format: Format) -> &'static str {
-        demo_index_key(format)
-    }
-
-    /// The index noodles built for the data file of `format` (a matching, valid index).
-    pub fn index_bytes(&self, format: Format) -> &[u8] {
-        self.storage.get(demo_index_key(format)).unwrap_or_default()
-    }
 }
 
 /// The key (file name) of the demo data file of `format`.
