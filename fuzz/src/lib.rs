@@ -255,7 +255,6 @@ impl DemoFiles {
     pub fn data(&self, format: Format) -> &[u8] {
         self.storage.get(data_key(format)).unwrap_or_default()
     }
-
 }
 
 /// The key (file name) of the demo data file of `format`.
