@@ -89,15 +89,12 @@ seed_index_plan() {
   # The demo indexes come from the index_plan target itself (DEMO_INDEXES_VAR in src/lib.rs):
   # it is built for the fuzzing anyway, and a separate build of the tree costs minutes. The
   # input "\0\0" (a BAM, an empty index) is enough for it to generate the demo dataset.
-  local demo input target_dir
+  local demo input
   demo=$(mktemp -d)
   input=$(mktemp)
   printf '\0\0' >"$input"
-  cargo fuzz build --sanitizer none index_plan
-  target_dir=$(cargo metadata --no-deps --format-version 1 |
-    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-  HTSGET_FUZZ_DEMO_INDEXES="$demo" \
-    "$target_dir/$(rustc -vV | sed -n 's/^host: //p')/release/index_plan" "$input" >/dev/null 2>&1
+  HTSGET_FUZZ_DEMO_INDEXES="$demo" cargo fuzz run --sanitizer none index_plan "$input" \
+    >/dev/null 2>&1
   rm -f "$input"
   [ "$(find "$demo" -type f | wc -l)" -eq 4 ] || {
     echo "seed.sh: index_plan wrote no demo indexes to $demo" >&2
