@@ -262,7 +262,7 @@ kill -0 "$SERVER" 2>/dev/null && curl -sf "$BASE/reads/service-info" >/dev/null 
   problem "the server is gone after the run"
 if grep -q ERROR "$WORK/server.log"; then
   problem "errors in the server log:"
-  grep ERROR "$WORK/server.log" | head -5 >&2
+  grep -m 5 ERROR "$WORK/server.log" >&2
 fi
 
 [ "$status" -eq 0 ] && echo "PASS"

@@ -191,7 +191,10 @@ PY
   { printf '\x01'; cat "$tmp/k.sec"; } >"$corpus/crypt4gh/secret"
   { printf '\x02'; cat "$tmp/k.pub"; } >"$corpus/crypt4gh/public"
   { printf '\x03'; cat "$tmp/header"; } >"$corpus/crypt4gh/value"
-  { printf '\x04'; tail -c +125 "$tmp/plain.c4gh" | head -c 65564; } >"$corpus/crypt4gh/segment"
+  # One segment (65,536 bytes of plaintext, its 12-byte nonce and 16-byte tag) past the 124-byte
+  # header. head reads the file itself: `tail | head` would let tail die of SIGPIPE (exit 141
+  # under pipefail) whenever head closes the pipe first.
+  { printf '\x04'; head -c $((124 + 65564)) "$tmp/plain.c4gh" | tail -c +125; } >"$corpus/crypt4gh/segment"
   rm -rf "$tmp"
   echo "crypt4gh: a python-encrypted file, its header and segment, key files, a header value"
 }
