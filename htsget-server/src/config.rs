@@ -238,7 +238,7 @@ settings! {
         /// FASTA files (a file, or a folder searched) holding the reference sequences CRAM
         /// records are re-encoded against when a grant restricted to regions needs an exact
         /// CRAM payload, found by the `M5` of the header's `@SQ` lines; the local data roots
-        /// are searched too.
+        /// are searched too. One that does not exist refuses the start (or the reload).
         #[setting("reference", "HTSGET_REFERENCE", PathBuf, value_name = "PATH")]
         pub reference: Option<PathBuf> = None,
     }

@@ -43,6 +43,14 @@ pub enum StartError {
         /// Why.
         source: io::Error,
     },
+    /// The reference sequences (`--reference`) do not exist or cannot be read.
+    #[error("reference {path}: {source}")]
+    Reference {
+        /// The configured file or folder.
+        path: String,
+        /// Why.
+        source: io::Error,
+    },
     /// The object store's settings are refused (scheme, bucket, prefix, environment).
     #[error("data root {url}: {source}")]
     Store {

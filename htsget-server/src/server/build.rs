@@ -63,6 +63,34 @@ async fn open_root(
     Ok((root, Arc::new(storage)))
 }
 
+/// The reference sequences' file or folder, canonical: one that is missing is refused at start
+/// (not left to refuse the CRAM payloads that need it), and one named through a symbolic link
+/// is catalogued where the link leads.
+async fn reference(path: Option<PathBuf>) -> Result<Option<PathBuf>, StartError> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    #[cfg(not(feature = "access"))]
+    {
+        let _ = path;
+        Err(StartError::NotBuilt {
+            what: "--reference",
+            feature: "access",
+        })
+    }
+    #[cfg(feature = "access")]
+    blocking({
+        let path = path.clone();
+        move || path.canonicalize()
+    })
+    .await
+    .map(Some)
+    .map_err(|source| StartError::Reference {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
 /// The bucket (and prefix) `url` names.
 #[cfg(feature = "object-store")]
 fn open_store(url: &str, config: &Config) -> io::Result<Arc<dyn Storage>> {
@@ -158,6 +186,7 @@ pub(super) async fn build(
     let root = root.unwrap_or_default();
 
     let mut config = config;
+    config.reference = reference(config.reference.take()).await?;
     if config.store.revalidate.is_none() && any_store {
         config.store.revalidate = Some(DEFAULT_REVALIDATE);
     }
@@ -270,4 +299,55 @@ fn load_c4gh_key(path: &Path) -> Result<SecretKey, StartError> {
     let passphrase = std::env::var("C4GH_PASSPHRASE").ok();
     SecretKey::from_file_text(&text, passphrase.as_deref().map(str::as_bytes))
         .map_err(|e| refuse(e.into()))
+}
+
+#[cfg(all(test, feature = "access"))]
+mod tests {
+    use super::*;
+
+    fn config(data: &Path, reference: PathBuf) -> Config {
+        Config {
+            data: Some(data.to_owned()),
+            reference: Some(reference),
+            ..Config::default()
+        }
+    }
+
+    async fn start(config: Config) -> Result<State, StartError> {
+        let local = "127.0.0.1:0".parse().unwrap();
+        let metrics = Arc::new(Metrics::new());
+        Ok(build(config, local, None, metrics, None).await?.0)
+    }
+
+    #[tokio::test]
+    async fn test_build_with_missing_reference() {
+        let data = tempfile::tempdir().unwrap();
+        let missing = data.path().join("no-such-refs");
+        let error = start(config(data.path(), missing.clone()))
+            .await
+            .expect_err("a missing reference starts nothing");
+        assert!(matches!(error, StartError::Reference { .. }), "{error:?}");
+        let message = error.to_string();
+        assert!(
+            message.contains(&missing.display().to_string()) && message.contains("No such file"),
+            "{message}"
+        );
+    }
+
+    #[tokio::test]
+    async fn test_build_with_reference_through_a_link() {
+        let data = tempfile::tempdir().unwrap();
+        let refs = tempfile::tempdir().unwrap();
+        std::fs::write(refs.path().join("a.fa"), ">one\nACGT\n").unwrap();
+        let link = data.path().join("refs");
+        std::os::unix::fs::symlink(refs.path(), &link).unwrap();
+        let state = start(config(data.path(), link)).await.unwrap();
+        let reference = state.config.reference.clone().unwrap();
+        assert_eq!(reference, refs.path().canonicalize().unwrap());
+        // Catalogued where the link leads (the catalogue itself follows no links).
+        use htsget_core::load::ReferenceSequences as _;
+        let catalogue = crate::references::Catalogue::new(vec![reference], 1 << 20);
+        let one = "f1f8f4bf413b16ad135722aa4591043e"; // MD5 of ACGT
+        assert_eq!(catalogue.bases(one).unwrap().as_deref(), Some(&b"ACGT"[..]));
+    }
 }
