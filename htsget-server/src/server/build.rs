@@ -50,15 +50,12 @@ async fn open_root(
         return Ok((root, storage));
     }
 
-    let root = blocking({
-        let root = root.clone();
-        move || root.canonicalize()
-    })
-    .await
-    .map_err(|source| StartError::DataRoot {
-        path: root.display().to_string(),
-        source,
-    })?;
+    let root = canonical(&root)
+        .await
+        .map_err(|source| StartError::DataRoot {
+            path: root.display().to_string(),
+            source,
+        })?;
     let storage = LocalStorage::new(&root).follow_symlinks(config.follow_symlinks);
     Ok((root, Arc::new(storage)))
 }
@@ -79,16 +76,19 @@ async fn reference(path: Option<PathBuf>) -> Result<Option<PathBuf>, StartError>
         })
     }
     #[cfg(feature = "access")]
-    blocking({
-        let path = path.clone();
-        move || path.canonicalize()
-    })
-    .await
-    .map(Some)
-    .map_err(|source| StartError::Reference {
-        path: path.display().to_string(),
-        source,
-    })
+    canonical(&path)
+        .await
+        .map(Some)
+        .map_err(|source| StartError::Reference {
+            path: path.display().to_string(),
+            source,
+        })
+}
+
+/// `path` made canonical (links resolved; an error if it does not exist), on the blocking pool.
+async fn canonical(path: &Path) -> io::Result<PathBuf> {
+    let path = path.to_owned();
+    blocking(move || path.canonicalize()).await
 }
 
 /// The bucket (and prefix) `url` names.
